@@ -1,0 +1,137 @@
+"""What a model needs: ops, MACs, weight bytes, the memory plan, TFLM's arena beside it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ReferenceInterpreterError
+from .ir import Graph, Tensor
+from .loader import load_model
+from .model_check import unsupported_ops
+from .ops import data_inputs, op_macs
+from .planner import MemoryPlan, plan_memory
+from .reference import TflmArena, tflm_arena
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    index: int  # the layer's position in the model file
+    op: str
+    output_shape: tuple[int, ...]
+    macs: int
+    weight_bytes: int
+    live_bytes: int
+    supported: bool
+
+
+@dataclass(frozen=True)
+class EdgeTensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float | list[float] | None
+    zero_point: int | list[int] | None
+
+    @classmethod
+    def of(cls, t: Tensor) -> "EdgeTensor":
+        scale = zero_point = None
+        if t.quant is not None:
+            q = t.quant.to_json()
+            scale, zero_point = q["scale"], q["zero_point"]
+        return cls(t.label(), t.shape, t.dtype, scale, zero_point)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype,
+                "scale": self.scale, "zero_point": self.zero_point}
+
+
+@dataclass
+class ModelReport:
+    model: str
+    layers: list[LayerRow]
+    inputs: list[EdgeTensor]
+    outputs: list[EdgeTensor]
+    macs: int
+    weights_bytes: int
+    arena_bytes: int
+    plan: MemoryPlan
+    tflm: TflmArena | None = None
+    tflm_error: str | None = None
+    unsupported: list[str] = field(default_factory=list)
+
+    @property
+    def ops(self) -> dict[str, int]:
+        return dict(sorted(Counter(layer.op for layer in self.layers).items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "macs": self.macs,
+            "weights_bytes": self.weights_bytes,
+            "arena_bytes": self.arena_bytes,
+            "tflm_arena_bytes": self.tflm.head if self.tflm else None,
+            "tflm_arena_total_bytes": self.tflm.total if self.tflm else None,
+            "tflm_error": self.tflm_error,
+            "ops": self.ops,
+            "unsupported_ops": self.unsupported,
+            "inputs": [t.to_json() for t in self.inputs],
+            "outputs": [t.to_json() for t in self.outputs],
+            "layers": [
+                {"index": r.index, "op": r.op, "output_shape": list(r.output_shape), "macs": r.macs,
+                 "weight_bytes": r.weight_bytes, "live_bytes": r.live_bytes, "supported": r.supported}
+                for r in self.layers
+            ],
+        }
+
+
+def weight_tensors(graph: Graph) -> dict[int, Tensor]:
+    """Constant data the generated code keeps in flash, each tensor counted once."""
+    found: dict[int, Tensor] = {}
+    for op in graph.operators:
+        for t in data_inputs(op):
+            tensor = graph.tensor(t)
+            if tensor.is_constant:
+                found[t] = tensor
+    return found
+
+
+def analyze_graph(graph: Graph, name: str) -> ModelReport:
+    plan = plan_memory(graph)
+    unsupported = {op.index for op in unsupported_ops(graph)}
+    rows = []
+    for pos, op in enumerate(graph.operators):
+        consts = [graph.tensor(t) for t in data_inputs(op) if graph.tensor(t).is_constant]
+        rows.append(LayerRow(
+            index=op.index,
+            op=op.op,
+            output_shape=graph.tensor(op.outputs[0]).shape if op.outputs else (),
+            macs=op_macs(graph, op),
+            weight_bytes=sum(t.nbytes for t in consts),
+            live_bytes=plan.live_bytes[pos],
+            supported=op.index not in unsupported,
+        ))
+    return ModelReport(
+        model=name,
+        layers=rows,
+        inputs=[EdgeTensor.of(t) for t in graph.input_tensors()],
+        outputs=[EdgeTensor.of(t) for t in graph.output_tensors()],
+        macs=sum(r.macs for r in rows),
+        weights_bytes=sum(t.nbytes for t in weight_tensors(graph).values()),
+        arena_bytes=plan.arena_bytes,
+        plan=plan,
+        unsupported=sorted({op.op for op in unsupported_ops(graph)}),
+    )
+
+
+def analyze_model(path: str | Path, with_tflm: bool = True) -> tuple[Graph, ModelReport]:
+    graph = load_model(path)
+    report = analyze_graph(graph, Path(path).name)
+    if with_tflm:
+        try:
+            report.tflm = tflm_arena(path)
+        except ReferenceInterpreterError as exc:
+            report.tflm_error = exc.one_line()
+    return graph, report

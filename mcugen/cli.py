@@ -1,0 +1,114 @@
+"""The `mcugen` command line: a thin layer over the library.
+
+Exit codes: 0 success; 1 the model cannot be deployed as asked (does not fit,
+unsupported ops); 2 bad input or a failed step; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .errors import McugenError
+
+EXIT_VERDICT = 1
+
+
+def _console(stderr: bool = False) -> Console:
+    # Not a terminal (pipes, CI logs): a fixed width keeps tables from wrapping.
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, width=None if stream.isatty() else 120, highlight=False)
+
+
+def fail(message: str, code: int = 2) -> None:
+    _console(stderr=True).print(f"[red]mcugen: error:[/red] {message}", soft_wrap=True)
+    sys.exit(code)
+
+
+class McugenGroup(click.Group):
+    """Turns every McugenError into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except McugenError as exc:
+            fail(exc.one_line(), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except Exception as exc:  # a bug in mcugen, not bad input
+            if os.environ.get("MCUGEN_DEBUG"):
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (rerun with MCUGEN_DEBUG=1 for the traceback "
+                 "and report it)", 3)
+
+
+def _print_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2))
+
+
+@click.group(cls=McugenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mcugen")
+def main() -> None:
+    """Compile a TensorFlow Lite int8 model for a microcontroller and prove it on the board."""
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--board", "board_id", help="Say whether the model fits this board (see `mcugen boards`).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--no-tflm", is_flag=True, help="Skip measuring TFLite Micro's arena for comparison.")
+def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool) -> None:
+    """What MODEL needs (ops, MACs, weights, arena) and whether it fits a board."""
+    from .analysis import analyze_model
+    from .boards import get_board
+    from .fit import check_fit
+    from .render import print_fit, print_model_report
+
+    board = get_board(board_id) if board_id else None  # an unknown board fails before the work
+    _, report = analyze_model(model, with_tflm=not no_tflm)
+    verdict = check_fit(report.weights_bytes, report.arena_bytes, board) if board else None
+    if as_json:
+        obj = report.to_json()
+        if verdict is not None:
+            obj["fits"] = verdict.fits
+            obj["fit"] = verdict.to_json()
+        _print_json(obj)
+    else:
+        out = _console()
+        print_model_report(out, report)
+        if verdict is not None and board is not None:
+            print_fit(out, verdict, board)
+    problems = []
+    if report.unsupported:
+        layers = [f"{r.op} (layer {r.index})" for r in report.layers if not r.supported]
+        problems.append(f"{report.model} uses ops mcugen cannot compile yet: {', '.join(layers)}")
+    if verdict is not None and not verdict.fits:
+        problems.append(f"{report.model} does not fit {verdict.board}: {verdict.shortfall()}")
+    if problems:
+        fail("; ".join(problems), EXIT_VERDICT)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the boards as a JSON list.")
+def boards(as_json: bool) -> None:
+    """The boards mcugen knows, one data file each under boards/."""
+    from .boards import list_boards
+    from .render import print_boards
+
+    found = list_boards()
+    if as_json:
+        _print_json([b.to_json() for b in found])
+    else:
+        print_boards(_console(), found)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,132 @@
+"""The typed graph IR every later stage reads: tensors, operators, one subgraph.
+
+The reader builds it from a .tflite file; the planner, the analysis and the code
+generator only ever see this, never the flatbuffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Byte width of each tensor element type the IR can carry.
+DTYPE_BYTES = {
+    "int8": 1,
+    "uint8": 1,
+    "int16": 2,
+    "uint16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "int64": 8,
+    "uint64": 8,
+    "float16": 2,
+    "float32": 4,
+    "float64": 8,
+    "bool": 1,
+}
+
+
+@dataclass(frozen=True)
+class Quantization:
+    """Affine quantization: real = scale * (q - zero_point).
+
+    ``axis`` is None for per-tensor parameters (one scale), else the dimension
+    that carries one scale per slice (per-channel).
+    """
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int | None = None
+
+    @property
+    def per_channel(self) -> bool:
+        return self.axis is not None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.axis is None:
+            return {"scale": self.scale[0], "zero_point": self.zero_point[0]}
+        return {"scale": list(self.scale), "zero_point": list(self.zero_point), "axis": self.axis}
+
+
+@dataclass
+class Tensor:
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quant: Quantization | None = None
+    data: np.ndarray | None = None  # constant contents, already shaped and typed
+    is_variable: bool = False
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
+
+    @property
+    def num_elements(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def nbytes(self) -> int:
+        return self.num_elements * DTYPE_BYTES[self.dtype]
+
+    def label(self) -> str:
+        return self.name or f"tensor_{self.index}"
+
+
+@dataclass
+class Operator:
+    index: int  # position in the model file (as Netron shows it), kept after folding
+    op: str  # builtin name such as "CONV_2D"; custom ops read "CUSTOM:<code>"
+    inputs: tuple[int, ...]  # tensor indices; -1 marks an omitted optional input
+    outputs: tuple[int, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_custom(self) -> bool:
+        return self.op.startswith("CUSTOM")
+
+
+@dataclass
+class Graph:
+    """One subgraph in execution order, with the tensors it touches."""
+
+    tensors: list[Tensor]
+    operators: list[Operator]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    name: str = ""
+    description: str = ""
+
+    def tensor(self, index: int) -> Tensor:
+        return self.tensors[index]
+
+    def input_tensors(self) -> list[Tensor]:
+        return [self.tensors[i] for i in self.inputs]
+
+    def output_tensors(self) -> list[Tensor]:
+        return [self.tensors[i] for i in self.outputs]
+
+    def op_inputs(self, op: Operator) -> list[Tensor | None]:
+        return [self.tensors[i] if i >= 0 else None for i in op.inputs]
+
+    def op_outputs(self, op: Operator) -> list[Tensor]:
+        return [self.tensors[i] for i in op.outputs]
+
+    def producers(self) -> dict[int, Operator]:
+        """Tensor index -> the operator that writes it."""
+        return {t: op for op in self.operators for t in op.outputs}
+
+    def consumers(self) -> dict[int, list[Operator]]:
+        """Tensor index -> operators that read it, in execution order."""
+        found: dict[int, list[Operator]] = {}
+        for op in self.operators:
+            for t in op.inputs:
+                if t >= 0:
+                    found.setdefault(t, []).append(op)
+        return found

@@ -1,0 +1,104 @@
+"""Human-readable views of mcugen's reports (rich tables). JSON lives on the reports themselves."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .analysis import EdgeTensor, ModelReport
+from .boards import Board
+from .fit import FitVerdict
+
+
+def _kib(n: int) -> str:
+    return f"{n:,} B ({n / 1024:.1f} KiB)"
+
+
+def _quant(t: EdgeTensor) -> str:
+    if t.scale is None:
+        return "not quantized"
+    if isinstance(t.scale, list):
+        return f"per-channel ({len(t.scale)} scales)"
+    return f"scale {t.scale:.6g}, zero point {t.zero_point}"
+
+
+def print_model_report(console: Console, report: ModelReport) -> None:
+    console.print(f"[bold]{report.model}[/bold]")
+    io = Table(title="Inputs and outputs", title_justify="left", show_edge=False)
+    for col in ("", "name", "dtype", "shape", "quantization"):
+        io.add_column(col)
+    for kind, tensors in (("input", report.inputs), ("output", report.outputs)):
+        for t in tensors:
+            io.add_row(kind, t.name, t.dtype, "x".join(map(str, t.shape)), _quant(t))
+    console.print(io)
+
+    layers = Table(title="Layers (execution order)", title_justify="left", show_edge=False)
+    layers.add_column("#", justify="right")
+    layers.add_column("op")
+    layers.add_column("output", justify="right")
+    layers.add_column("MACs", justify="right")
+    layers.add_column("weights B", justify="right")
+    layers.add_column("live activations B", justify="right")
+    for row in report.layers:
+        op = row.op if row.supported else f"[red]{row.op} (unsupported)[/red]"
+        layers.add_row(str(row.index), op, "x".join(map(str, row.output_shape)), f"{row.macs:,}",
+                       f"{row.weight_bytes:,}", f"{row.live_bytes:,}")
+    console.print(layers)
+
+    totals = Table(title="Totals", title_justify="left", show_header=False, show_edge=False)
+    totals.add_column()
+    totals.add_column()
+    totals.add_row("MACs", f"{report.macs:,} ({report.macs / 1e6:.2f} M)")
+    totals.add_row("weights (flash)", _kib(report.weights_bytes))
+    totals.add_row("arena (mcugen plan)", _kib(report.arena_bytes))
+    if report.tflm is not None:
+        # mcugen compiles the graph, so it needs no interpreter state: the fair
+        # comparison for RAM is TFLM's whole arena; the head is the planner's peer.
+        saved = report.tflm.total - report.arena_bytes
+        totals.add_row("arena (TFLite Micro)", f"{_kib(report.tflm.total)} = {report.tflm.head:,} B activations "
+                       f"+ {report.tflm.tail:,} B interpreter state")
+        totals.add_row("RAM saved vs TFLite Micro", f"{saved:,} B ({100.0 * saved / report.tflm.total:.0f}%)")
+    else:
+        totals.add_row("arena (TFLite Micro)", f"not measured: {report.tflm_error}")
+    totals.add_row("ops", ", ".join(f"{op} x{n}" for op, n in report.ops.items()))
+    if report.unsupported:
+        totals.add_row("[red]unsupported ops[/red]", ", ".join(report.unsupported))
+    console.print(totals)
+
+
+def print_fit(console: Console, verdict: FitVerdict, board: Board) -> None:
+    mark = "[green]fits[/green]" if verdict.fits else "[red]does not fit[/red]"
+    console.print(f"\n[bold]{board.id}[/bold] ({board.name}): {mark}")
+    t = Table(show_edge=False)
+    for col in ("", "needed", "available", "margin"):
+        t.add_column(col, justify="right" if col else "left")
+    t.add_row(f"flash ({verdict.flash_region})", f"{verdict.flash_needed:,}", f"{verdict.flash_available:,}",
+              _margin(verdict.flash_margin, verdict.flash_available))
+    t.add_row(f"RAM ({verdict.arena_region})", f"{verdict.ram_needed:,}", f"{verdict.ram_available:,}",
+              _margin(verdict.ram_margin, verdict.ram_available))
+    console.print(t)
+    console.print("[dim]flash needed = weights + a runtime estimate; `mcugen build` reports the measured sizes[/dim]")
+
+
+def _margin(margin: int, available: int) -> str:
+    pct = 100.0 * margin / available if available else 0.0
+    colour = "green" if margin >= 0 else "red"
+    return f"[{colour}]{margin:,} ({pct:.0f}%)[/{colour}]"
+
+
+def print_boards(console: Console, boards: list[Board]) -> None:
+    t = Table(show_edge=False)
+    for col in ("board", "MCU", "core", "clock", "flash", "RAM", "PlatformIO", "extras"):
+        t.add_column(col)
+    for b in boards:
+        extras = []
+        if b.emulated and b.qemu:
+            extras.append(f"QEMU {b.qemu['machine']}")
+        if b.camera:
+            extras.append(f"camera {b.camera['sensor']}")
+        if b.leds:
+            extras.append("LEDs " + "/".join(led["name"] for led in b.leds))
+        t.add_row(b.id, b.mcu, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash_bytes // 1024:,} KiB",
+                  f"{b.ram_bytes // 1024:,} KiB", f"{b.platformio['platform']}/{b.platformio['board']}",
+                  ", ".join(extras))
+    console.print(t)

@@ -1,0 +1,54 @@
+"""Shared fixtures. Third-party models live in ../shared (CI and developers have it,
+users do not): tests that need it skip with a visible reason when it is missing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MCUGEN_SHARED", REPO.parent / "shared"))
+SHARED_MODELS = SHARED / "models"
+SHARED_VECTORS = SHARED / "vectors"
+EXAMPLE_MODEL = REPO / "examples" / "shapes" / "shapes_int8.tflite"
+
+VALID_MODELS = sorted(SHARED_MODELS.glob("*.tflite")) if SHARED_MODELS.is_dir() else []
+INVALID_MODELS = sorted((SHARED_MODELS / "invalid").glob("*.tflite")) if SHARED_MODELS.is_dir() else []
+
+needs_shared = pytest.mark.skipif(
+    not SHARED_MODELS.is_dir(), reason=f"../shared not found at {SHARED} (third-party test models; CI has it)"
+)
+
+
+def shared_model(name: str) -> Path:
+    if not SHARED_MODELS.is_dir():
+        pytest.skip(f"../shared not found at {SHARED} (third-party test models; CI has it)")
+    return SHARED_MODELS / name
+
+
+def model_params(paths: list[Path]) -> list:
+    """Parametrize over shared models, or one visible skip when ../shared is absent."""
+    if not paths:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"../shared not found at {SHARED}"))]
+    return [pytest.param(p, id=p.stem) for p in paths]
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real CLI in a child process, as a user would."""
+    return subprocess.run([sys.executable, "-m", "mcugen", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+def assert_clean_refusal(proc: subprocess.CompletedProcess, *needles: str, code: int = 2) -> None:
+    """One error line on stderr naming the problem, the expected exit code, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("mcugen: error:"), lines[0]
+    for needle in needles:
+        assert needle.lower() in lines[0].lower(), (needle, lines[0])
