@@ -76,16 +76,8 @@ class TflmInterpreter:
         except Exception as exc:  # the binding raises plain RuntimeError with TFLM's message
             raise ReferenceInterpreterError(f"tflite-micro could not load {model_path}: {exc}") from None
 
-    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    def run(self, inputs: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:
         for i, x in enumerate(inputs):
             self._interp.set_input(x, i)
         self._interp.invoke()
-        outputs = []
-        i = 0
-        while True:
-            try:
-                outputs.append(np.array(self._interp.get_output(i), copy=True))
-            except Exception:
-                break
-            i += 1
-        return outputs
+        return [np.array(self._interp.get_output(i), copy=True) for i in range(n_outputs)]

@@ -1,0 +1,132 @@
+"""Render the model module (mcugen_model.h / .c) from the lowered layers.
+
+Deterministic: the same model gives byte-identical files (no timestamps, no
+dict-order or path dependence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from .. import __version__
+from ..ir import Graph, Tensor
+from ..planner import ALIGNMENT, MemoryPlan
+from ..resources import templates_dir
+from .lowering import C_TYPES, ConstArray, LayerCall, c_float, lower_graph
+
+_DTYPE_CODES = {"int8": "MCUGEN_DTYPE_INT8", "uint8": "MCUGEN_DTYPE_UINT8", "float32": "MCUGEN_DTYPE_FLOAT32",
+                "int16": "MCUGEN_DTYPE_INT16", "int32": "MCUGEN_DTYPE_INT32"}
+_VALUES_PER_LINE = 24
+
+
+@dataclass(frozen=True)
+class EdgeInfo:
+    """One model input or output as the header describes it."""
+
+    name: str
+    dtype_code: str
+    ctype: str
+    shape: tuple[int, ...]
+    nbytes: int
+    scale: str
+    zero_point: int
+    arena_offset: int
+
+
+@dataclass
+class ModelModule:
+    files: dict[str, str]  # file name -> text
+    headers: list[str]  # runtime kernel headers the model uses
+    layers: list[LayerCall]
+    arrays: list[ConstArray]
+    arena_bytes: int
+    weights_bytes: int
+    model_sha256: str
+
+
+def _edge(t: Tensor, plan: MemoryPlan) -> EdgeInfo:
+    scale = c_float(t.quant.scale[0]) if t.quant else "0.0f"
+    zp = t.quant.zero_point[0] if t.quant else 0
+    return EdgeInfo(t.label(), _DTYPE_CODES[t.dtype], C_TYPES[t.dtype], t.shape, t.nbytes, scale, zp,
+                    plan.tensor_offsets[t.index])
+
+
+def _format_values(array: ConstArray) -> list[str]:
+    values = array.values
+    if array.group > 1:
+        items = ["{%s}" % ", ".join(str(int(v)) for v in values[i : i + array.group])
+                 for i in range(0, len(values), array.group)]
+        per_line = max(1, _VALUES_PER_LINE // (array.group * 4))
+    elif values.dtype.kind == "f":
+        items = [c_float(float(v)) for v in values]
+        per_line = 8
+    else:
+        items = [str(v) for v in values.astype(np.int64).tolist()]
+        if array.ctype == "int32_t":
+            items = [v if v != str(-(1 << 31)) else "INT32_MIN" for v in items]
+        per_line = _VALUES_PER_LINE if array.ctype in ("int8_t", "uint8_t") else 12
+    return [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+
+
+def _c_comment(text: str) -> str:
+    return text.replace("*/", "* /")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["c_comment"] = _c_comment
+    env.filters["format_values"] = _format_values
+    return env
+
+
+def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, model_name: str) -> ModelModule:
+    layers, ctx = lower_graph(graph, plan)
+    sha = hashlib.sha256(model_bytes).hexdigest()
+    headers = sorted({layer.header for layer in layers if layer.header})
+    weights_bytes = sum(a.nbytes for a in ctx.arrays)
+    env = _environment()
+    values = dict(
+        version=__version__,
+        model_name=model_name,
+        model_sha256=sha,
+        description=graph.description,
+        arena_bytes=max(plan.arena_bytes, ALIGNMENT),
+        planned_arena_bytes=plan.arena_bytes,
+        alignment=ALIGNMENT,
+        inputs=[_edge(t, plan) for t in graph.input_tensors()],
+        outputs=[_edge(t, plan) for t in graph.output_tensors()],
+        layers=layers,
+        arrays=ctx.arrays,
+        headers=headers,
+        weights_bytes=weights_bytes,
+    )
+    files = {
+        "mcugen_model.h": env.get_template("model/mcugen_model.h.j2").render(**values),
+        "mcugen_model.c": env.get_template("model/mcugen_model.c.j2").render(**values),
+    }
+    return ModelModule(files, headers, layers, ctx.arrays, plan.arena_bytes, weights_bytes, sha)
+
+
+def runtime_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "runtime"
+
+
+def runtime_files(headers: list[str]) -> dict[str, str]:
+    """The portable C runtime a model needs, copied as is: the shared header plus
+    each kernel's header and source (mcugen_model.c includes exactly these)."""
+    names = ["mcugen_common.h"]
+    for header in headers:
+        names += [header, header[: -len(".h")] + ".c"]
+    root = runtime_dir()
+    return {name: (root / name).read_text() for name in names if (root / name).exists()}

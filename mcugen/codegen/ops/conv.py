@@ -1,0 +1,1 @@
+"""Lowerings for this op family (being written)."""

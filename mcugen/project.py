@@ -1,0 +1,45 @@
+"""Write a generated project folder atomically: all of it, or nothing.
+
+Files are written into a temporary sibling folder that replaces the target only
+once complete, so an error or Ctrl-C never leaves a half-written project. A
+folder is only replaced if mcugen made it (it holds the marker file).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import McugenError
+
+MARKER = ".mcugen-project"
+
+
+def write_project(target: Path, files: dict[str, str], description: str) -> Path:
+    target = Path(target)
+    if target.exists():
+        if not target.is_dir():
+            raise McugenError(f"output path {target} exists and is not a folder", "choose another -o")
+        if any(target.iterdir()) and not (target / MARKER).exists():
+            raise McugenError(f"output folder {target} is not empty and was not made by mcugen",
+                              "choose an empty or new folder with -o")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name, text in sorted(files.items()):
+            path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        (staging / MARKER).write_text(description + "\n")
+        if target.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            target.rename(trash / "old")
+            staging.rename(target)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,201 @@
+"""Prove the generated C on the host: compile it with the system C compiler, run
+the same inputs through it and through TFLite Micro, and compare bit for bit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import McugenError
+from .generate import GeneratedModel, compile_model, host_files
+from .ir import Tensor
+from .project import write_project
+from .reference import TflmInterpreter
+
+STRICT_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
+SANITIZE_CFLAGS = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                   "-fno-omit-frame-pointer"]
+_NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "float32": np.float32}
+
+
+@dataclass
+class OutputAgreement:
+    index: int
+    name: str
+    bit_exact: int
+    max_abs_diff: float
+
+
+@dataclass
+class ValidationReport:
+    model: str
+    inputs: int
+    bit_exact: int
+    max_abs_diff: float
+    arena_bytes: int
+    weights_bytes: int
+    outputs: list[OutputAgreement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    first_mismatch: int | None = None
+
+    @property
+    def verdict(self) -> str:
+        return "bit-exact" if self.bit_exact == self.inputs else "MISMATCH"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "inputs": self.inputs,
+            "bit_exact": self.bit_exact,
+            "max_abs_diff": self.max_abs_diff,
+            "verdict": self.verdict,
+            "arena_bytes": self.arena_bytes,
+            "weights_bytes": self.weights_bytes,
+            "first_mismatch": self.first_mismatch,
+            "outputs": [o.__dict__ for o in self.outputs],
+            "notes": self.notes,
+        }
+
+
+def compile_host(project: Path, sanitize: bool = False, cc: str | None = None) -> Path:
+    compiler = cc or os.environ.get("CC") or "cc"
+    if shutil.which(compiler) is None:
+        raise McugenError(f"C compiler '{compiler}' not found", "install gcc (apt-get install gcc) or set CC")
+    exe = project / "model_host"
+    sources = sorted(str(p) for p in project.glob("*.c"))
+    flags = STRICT_CFLAGS + (SANITIZE_CFLAGS if sanitize else ["-O2"])
+    proc = subprocess.run([compiler, *flags, "-I", str(project), "-o", str(exe), *sources, "-lm"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip()[:300])
+        raise McugenError(f"the generated C did not compile: {first}", "this is a bug in mcugen; please report it")
+    return exe
+
+
+def random_inputs(tensors: list[Tensor], count: int, seed: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    sets = []
+    for _ in range(count):
+        one = []
+        for t in tensors:
+            if t.dtype in ("int8", "uint8", "int16"):
+                info = np.iinfo(_NP[t.dtype])
+                one.append(rng.integers(info.min, info.max + 1, size=t.shape, dtype=_NP[t.dtype]))
+            elif t.dtype == "float32":
+                # the range the model's QUANTIZE maps onto int8, and a little beyond
+                q = t.quant
+                scale, zp = (q.scale[0], q.zero_point[0]) if q else (1.0 / 128, 0)
+                lo, hi = scale * (-128 - zp), scale * (127 - zp)
+                pad = 0.05 * (hi - lo)
+                one.append(rng.uniform(lo - pad, hi + pad, size=t.shape).astype(np.float32))
+            else:
+                raise McugenError(f"cannot make random inputs of type {t.dtype} for {t.label()}")
+        sets.append(one)
+    return sets
+
+
+def load_vectors(paths: list[Path], tensors: list[Tensor]) -> tuple[list[list[np.ndarray]], list[str]]:
+    """Read .npy vectors for a single-input model. A uint8 vector for an int8 input
+    is shifted by -128 (the usual uint8 -> int8 conversion, zero point minus 128)."""
+    notes = []
+    sets = []
+    if paths and len(tensors) != 1:
+        raise McugenError("--vectors works with single-input models only")
+    for path in paths:
+        t = tensors[0]
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise McugenError(f"vector file not found: {path}") from None
+        except (ValueError, OSError) as exc:
+            raise McugenError(f"{path} is not a NumPy .npy file ({exc})") from None
+        if arr.dtype == np.uint8 and t.dtype == "int8":
+            arr = (arr.astype(np.int16) - 128).astype(np.int8)
+            notes.append(f"{Path(path).name}: uint8 vector shifted by -128 to the int8 input")
+        if arr.dtype != _NP[t.dtype]:
+            raise McugenError(f"{path} holds {arr.dtype} but input {t.label()} is {t.dtype}")
+        if arr.size % t.num_elements != 0:
+            raise McugenError(f"{path} has {arr.size} values; input {t.label()} takes {t.num_elements} "
+                              f"(shape {list(t.shape)})")
+        for row in arr.reshape(-1, t.num_elements):
+            sets.append([row.reshape(t.shape)])
+    return sets, notes
+
+
+def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor]) -> list[list[np.ndarray]]:
+    stdin = b"".join(x.tobytes() for one in input_sets for x in one)
+    proc = subprocess.run([str(exe)], input=stdin, capture_output=True, timeout=600)
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise McugenError(f"the generated model crashed on the host (exit {proc.returncode}): "
+                          f"{detail[0] if detail else 'no message'}", "this is a bug in mcugen; please report it")
+    results = []
+    offset = 0
+    raw = proc.stdout
+    for _ in input_sets:
+        one = []
+        for t in outputs:
+            n = t.nbytes
+            one.append(np.frombuffer(raw[offset : offset + n], dtype=_NP[t.dtype]).reshape(t.shape))
+            offset += n
+        results.append(one)
+    if offset != len(raw):
+        raise McugenError(f"the host harness wrote {len(raw)} bytes, expected {offset}")
+    return results
+
+
+def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Path] | None = None, seed: int = 0,
+                   sanitize: bool = False, workdir: Path | None = None, cc: str | None = None,
+                   model: GeneratedModel | None = None) -> ValidationReport:
+    model_path = Path(model_path)
+    model = model or compile_model(model_path)
+    graph = model.graph
+    inputs, outputs = graph.input_tensors(), graph.output_tensors()
+    vector_sets, notes = load_vectors(list(vectors or []), inputs)
+    input_sets = random_inputs(inputs, n_random, seed) + vector_sets
+    reference = TflmInterpreter(model_path)
+    expected = [reference.run(one, len(outputs)) for one in input_sets]
+
+    own_dir = workdir is None
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="mcugen-validate-"))
+    try:
+        project = write_project(work / "host", host_files(model, model_path.name), "mcugen validate")
+        exe = compile_host(project, sanitize=sanitize, cc=cc)
+        got = run_host(exe, input_sets, outputs)
+    finally:
+        if own_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+    agreements = [OutputAgreement(i, t.label(), 0, 0.0) for i, t in enumerate(outputs)]
+    exact = 0
+    first_mismatch = None
+    for k, (want, have) in enumerate(zip(expected, got)):
+        all_same = True
+        for i, agreement in enumerate(agreements):
+            w = np.asarray(want[i]).reshape(outputs[i].shape)
+            diff = float(np.max(np.abs(w.astype(np.float64) - have[i].astype(np.float64)))) if w.size else 0.0
+            same = np.array_equal(w, have[i])
+            agreement.bit_exact += int(same)
+            agreement.max_abs_diff = max(agreement.max_abs_diff, diff)
+            all_same &= same
+        exact += int(all_same)
+        if not all_same and first_mismatch is None:
+            first_mismatch = k
+    return ValidationReport(
+        model=model_path.name,
+        inputs=len(input_sets),
+        bit_exact=exact,
+        max_abs_diff=max((a.max_abs_diff for a in agreements), default=0.0),
+        arena_bytes=model.plan.arena_bytes,
+        weights_bytes=model.module.weights_bytes,
+        outputs=agreements,
+        notes=notes,
+        first_mismatch=first_mismatch,
+    )
