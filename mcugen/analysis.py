@@ -10,7 +10,7 @@ from typing import Any
 from .errors import ReferenceInterpreterError
 from .ir import Graph, Tensor
 from .loader import load_model
-from .model_check import unsupported_ops
+from .codegen.lowering import supported_ops
 from .ops import data_inputs, op_macs
 from .planner import MemoryPlan, plan_memory
 from .reference import TflmArena, tflm_arena
@@ -100,7 +100,8 @@ def weight_tensors(graph: Graph) -> dict[int, Tensor]:
 
 def analyze_graph(graph: Graph, name: str) -> ModelReport:
     plan = plan_memory(graph)
-    unsupported = {op.index for op in unsupported_ops(graph)}
+    known = supported_ops()
+    unsupported = {op.index for op in graph.operators if op.op not in known}
     rows = []
     for pos, op in enumerate(graph.operators):
         consts = [graph.tensor(t) for t in data_inputs(op) if graph.tensor(t).is_constant]
@@ -122,7 +123,7 @@ def analyze_graph(graph: Graph, name: str) -> ModelReport:
         weights_bytes=sum(t.nbytes for t in weight_tensors(graph).values()),
         arena_bytes=plan.arena_bytes,
         plan=plan,
-        unsupported=sorted({op.op for op in unsupported_ops(graph)}),
+        unsupported=sorted({op.op for op in graph.operators if op.op not in known}),
     )
 
 

@@ -88,8 +88,13 @@ def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool) -> N
             print_fit(out, verdict, board)
     problems = []
     if report.unsupported:
-        layers = [f"{r.op} (layer {r.index})" for r in report.layers if not r.supported]
-        problems.append(f"{report.model} uses ops mcugen cannot compile yet: {', '.join(layers)}")
+        groups: dict[str, list[int]] = {}
+        for r in report.layers:
+            if not r.supported:
+                groups.setdefault(r.op, []).append(r.index)
+        named = [f"{op} (layer {idx[0]}" + (f" and {len(idx) - 1} more)" if len(idx) > 1 else ")")
+                 for op, idx in groups.items()]
+        problems.append(f"{report.model} uses ops mcugen cannot compile yet: {', '.join(named)}")
     if verdict is not None and not verdict.fits:
         problems.append(f"{report.model} does not fit {verdict.board}: {verdict.shortfall()}")
     if problems:
@@ -108,6 +113,59 @@ def boards(as_json: bool) -> None:
         _print_json([b.to_json() for b in found])
     else:
         print_boards(_console(), found)
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--board", "board_id", default="qemu-cm7", show_default=True,
+              help="Target board (see `mcugen boards`), or 'host' for a plain C project built with cc.")
+@click.option("-o", "--output", "out_dir", default="firmware_out", show_default=True,
+              type=click.Path(file_okay=False, path_type=str), help="Project folder to write (replaced whole).")
+def generate(model: str, board_id: str, out_dir: str) -> None:
+    """Compile MODEL ahead of time to C and write a project for BOARD."""
+    from .generate import HOST_TARGET, generate_host_project
+
+    if board_id != HOST_TARGET:
+        from .boards import get_board
+
+        get_board(board_id)
+        raise McugenError(f"firmware projects for board '{board_id}' are not implemented yet",
+                          "use --board host for the portable C model module")
+    result = generate_host_project(model, out_dir)
+    module = result.module
+    click.echo(f"wrote {out_dir}/: {len(result.files)} files; {len(module.layers)} layers, arena "
+               f"{module.arena_bytes:,} B, constants {module.weights_bytes:,} B")
+    click.echo(f"build it with: make -C {out_dir}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--inputs", "n_random", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Random inputs to run.")
+@click.option("--vectors", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A .npy file of real inputs (repeatable).")
+@click.option("--seed", default=0, show_default=True, help="Seed for the random inputs.")
+@click.option("--sanitize", is_flag=True, help="Build with AddressSanitizer and UBSan.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, sanitize: bool, as_json: bool) -> None:
+    """Run MODEL's generated C on the host against the tflite-micro reference, bit for bit."""
+    from pathlib import Path
+
+    from .render import print_validation
+    from .validate import validate_model
+
+    if n_random == 0 and not vectors:
+        raise McugenError("nothing to run: give --inputs N (N > 0) or --vectors FILE.npy")
+    report = validate_model(model, n_random=n_random, vectors=[Path(v) for v in vectors], seed=seed,
+                            sanitize=sanitize)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        print_validation(_console(), report)
+    if report.bit_exact != report.inputs:
+        fail(f"{report.model}: {report.inputs - report.bit_exact} of {report.inputs} inputs differ from "
+             f"TFLite Micro (largest difference {report.max_abs_diff:g}); first at input {report.first_mismatch}",
+             EXIT_VERDICT)
 
 
 if __name__ == "__main__":  # pragma: no cover

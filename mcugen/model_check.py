@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import UnsupportedModelError
-from .ir import Graph, Operator
-from .ops import data_inputs, spec_for
+from .ir import Graph
+from .ops import data_inputs
 
 _EDGE_OPS = {"QUANTIZE", "DEQUANTIZE"}
 _FULL_INT8_HINT = (
@@ -54,7 +54,7 @@ def classify(graph: Graph) -> ModelKind:
             return ModelKind("float", f"{where} computes in float32")
         if any(t.dtype == "int16" for t in activations):
             return ModelKind("int16", f"{where} has int16 activations (16x8 quantization)")
-        if spec_for(op).supported and any(t.dtype in ("float32", "float16") for t in weights):
+        if any(t.dtype in ("float32", "float16") for t in weights):
             return ModelKind("float", f"{where} has float weights")
     return ModelKind("int8")
 
@@ -80,7 +80,3 @@ def require_int8(graph: Graph, origin: str) -> None:
     label = "a float32 model" if kind.kind == "float" else "a hybrid model (int8 weights, float activations)"
     raise UnsupportedModelError(f"{origin} is {label}: {kind.reason}; mcugen needs a fully int8-quantized model",
                                 _FULL_INT8_HINT)
-
-
-def unsupported_ops(graph: Graph) -> list[Operator]:
-    return [op for op in graph.operators if not spec_for(op).supported]

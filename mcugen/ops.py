@@ -1,7 +1,7 @@
 """What mcugen knows about each TFLite operator: its cost and how it is planned.
 
-One table, one row per op. The code generator (issue 3) attaches its kernels by
-the same names; anything not listed here is unsupported.
+One table, one row per op. Kernels are attached by the code generator's lowering
+registry under the same names.
 """
 
 from __future__ import annotations
@@ -60,8 +60,6 @@ class OpSpec:
     param_inputs: tuple[int, ...] = ()
     # The output is the input reinterpreted: the planner gives both one buffer.
     aliases_input: bool = False
-    # mcugen has an int8 kernel for it (the code generator refuses the rest).
-    supported: bool = True
 
 
 _SPECS = [
@@ -87,30 +85,31 @@ _SPECS = [
     OpSpec("TRANSPOSE", param_inputs=(1,)),
     OpSpec("RESIZE_NEAREST_NEIGHBOR", param_inputs=(1,)),
     OpSpec("HARD_SWISH"),
-    # Known but without a kernel yet: costed and planned, refused by generate.
-    OpSpec("TRANSPOSE_CONV", _transpose_conv_macs, param_inputs=(0,), supported=False),
-    OpSpec("BATCH_MATMUL", supported=False),
-    OpSpec("RELU", supported=False),
-    OpSpec("RELU6", supported=False),
-    OpSpec("TANH", supported=False),
-    OpSpec("SUB", supported=False),
-    OpSpec("RESIZE_BILINEAR", param_inputs=(1,), supported=False),
-    OpSpec("PACK", supported=False),
-    OpSpec("UNPACK", supported=False),
-    OpSpec("SPLIT", param_inputs=(0,), supported=False),
-    OpSpec("SLICE", param_inputs=(1, 2), supported=False),
-    OpSpec("LEAKY_RELU", supported=False),
-    OpSpec("PRELU", supported=False),
-    OpSpec("MAXIMUM", supported=False),
-    OpSpec("MINIMUM", supported=False),
-    OpSpec("ARG_MAX", param_inputs=(1,), supported=False),
+    # Costed and planned; whether mcugen has a kernel is the code generator's
+    # registry (mcugen.codegen.lowering.LOWERINGS), not this table.
+    OpSpec("TRANSPOSE_CONV", _transpose_conv_macs, param_inputs=(0,)),
+    OpSpec("BATCH_MATMUL"),
+    OpSpec("RELU"),
+    OpSpec("RELU6"),
+    OpSpec("TANH"),
+    OpSpec("SUB"),
+    OpSpec("RESIZE_BILINEAR", param_inputs=(1,)),
+    OpSpec("PACK"),
+    OpSpec("UNPACK"),
+    OpSpec("SPLIT", param_inputs=(0,)),
+    OpSpec("SLICE", param_inputs=(1, 2)),
+    OpSpec("LEAKY_RELU"),
+    OpSpec("PRELU"),
+    OpSpec("MAXIMUM"),
+    OpSpec("MINIMUM"),
+    OpSpec("ARG_MAX", param_inputs=(1,)),
 ]
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}
 
 
 def spec_for(op: Operator) -> OpSpec:
-    """The op's row, or an unsupported placeholder for ops mcugen has never heard of."""
-    return OP_SPECS.get(op.op) or OpSpec(op.op, supported=False)
+    """The op's row, or a no-cost placeholder for ops this table does not list."""
+    return OP_SPECS.get(op.op) or OpSpec(op.op)
 
 
 def op_macs(graph: Graph, op: Operator) -> int:

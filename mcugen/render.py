@@ -8,6 +8,7 @@ from rich.table import Table
 from .analysis import EdgeTensor, ModelReport
 from .boards import Board
 from .fit import FitVerdict
+from .validate import ValidationReport
 
 
 def _kib(n: int) -> str:
@@ -102,3 +103,18 @@ def print_boards(console: Console, boards: list[Board]) -> None:
                   f"{b.ram_bytes // 1024:,} KiB", f"{b.platformio['platform']}/{b.platformio['board']}",
                   ", ".join(extras))
     console.print(t)
+
+
+def print_validation(console: Console, report: ValidationReport) -> None:
+    t = Table(title=f"{report.model}: generated C vs TFLite Micro on {report.inputs} inputs", title_justify="left",
+              show_edge=False)
+    for col in ("output", "bit-exact", "largest |difference|", "verdict"):
+        t.add_column(col)
+    for o in report.outputs:
+        ok = o.bit_exact == report.inputs
+        verdict = "[green]bit-exact[/green]" if ok else "[red]MISMATCH[/red]"
+        t.add_row(f"{o.index}: {o.name}", f"{o.bit_exact}/{report.inputs}", f"{o.max_abs_diff:g}", verdict)
+    console.print(t)
+    console.print(f"arena {report.arena_bytes:,} B, constants {report.weights_bytes:,} B")
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/dim]")

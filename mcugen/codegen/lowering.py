@@ -169,6 +169,13 @@ class LoweringContext:
         return UnsupportedOpError(op, detail, hint)
 
 
+def supported_ops() -> set[str]:
+    """Ops with an int8 kernel: exactly the lowerings registered."""
+    from . import ops  # noqa: F401  (registers the lowerings)
+
+    return set(LOWERINGS)
+
+
 def lower_graph(graph: Graph, plan: MemoryPlan) -> tuple[list[LayerCall], LoweringContext]:
     """Lower every layer, or raise for the first one mcugen cannot compile."""
     from . import ops  # noqa: F401  (registers the lowerings)
