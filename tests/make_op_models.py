@@ -61,7 +61,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUT_DIR = REPO / "tests" / "models" / "ops"
 SEED = 20240611
 CALIBRATION_SAMPLES = 32
-DEFAULT_RANGE = (-1.0, 1.5)  # asymmetric, so input zero points are not 0
+FLOAT_TEST_RANGE = (-1.0, 1.5)  # float32-input models get TFLite Micro test data from here
 
 # mcugen's reader (no TensorFlow inside) is the one that reads the results back.
 sys.path.insert(0, str(REPO))
@@ -85,7 +85,7 @@ class Case:
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     io_type: str = "int8"  # int8 | uint8 | float32
     per_channel: bool = True
-    # Calibration range per input (uniform); DEFAULT_RANGE when absent.
+    # Calibration range per input (uniform); a seeded random lopsided range when absent.
     ranges: tuple[tuple[float, float], ...] = ()
 
 
@@ -364,6 +364,8 @@ def _mean(tf, keras, w):
 
 # ---- SOFTMAX / LOGISTIC / HARD_SWISH ------------------------------------
 
+# The converter never folds a scale into SOFTMAX's beta: tf.nn.softmax(x * 0.5)
+# or (x / 0.5) becomes MUL + SOFTMAX(beta=1.0), so every case here has beta 1.
 @case("softmax_vector", "SOFTMAX on a rank-1 tensor of 13 values", [(13,)], ["SOFTMAX"],
       options={"SOFTMAX": {"beta": 1.0}}, ranges=((-4.0, 3.0),))
 def _softmax_1d(tf, keras, w):
@@ -388,6 +390,8 @@ def _logistic(tf, keras, w):
     return lambda x: tf.math.sigmoid(x)
 
 
+# Only this operand order is matched: relu6(x + 3) * x / 6 stays ADD(RELU6) + MUL
+# + MUL. keras.ops.hard_swish also becomes HARD_SWISH.
 @case("hard_swish", "HARD_SWISH from x * relu6(x + 3) * (1/6) on 1x8x8x5, inputs in [-5, 5]",
       [(1, 8, 8, 5)], ["HARD_SWISH"], ranges=((-5.0, 5.0),))
 def _hard_swish(tf, keras, w):
@@ -396,6 +400,8 @@ def _hard_swish(tf, keras, w):
 
 # ---- CONCATENATION -------------------------------------------------------
 
+# CONCATENATION's int8 inputs cannot keep their own scales: the converter gives
+# every input the output's scale and zero point, even model inputs.
 @case("concat_channels", "CONCATENATION on the channel axis of 1x5x7x3 and 1x5x7x4 calibrated over different "
       "ranges (the converter gives both inputs the output's scale)",
       [(1, 5, 7, 3), (1, 5, 7, 4)], ["CONCATENATION"], options={"CONCATENATION": {"axis": 3}},
@@ -553,8 +559,12 @@ def convert(tf, keras, c: Case) -> bytes:
     module.f = tf.function(fn, input_signature=specs, autograph=False)
     concrete = module.f.get_concrete_function()
 
-    ranges = c.ranges or (DEFAULT_RANGE,) * len(c.inputs)
     data_rng = np.random.default_rng(_seed(c.name) + 1)
+    # Without a fixed range each input gets its own seeded lopsided range, so
+    # input scales and zero points vary from case to case.
+    ranges = c.ranges or tuple(
+        (-float(data_rng.uniform(0.3, 2.0)), float(data_rng.uniform(0.5, 3.0))) for _ in c.inputs
+    )
     samples = [
         [data_rng.uniform(lo, hi, [1 if d is None else d for d in shape]).astype(np.float32)
          for shape, (lo, hi) in zip(c.inputs, ranges)]
@@ -637,7 +647,8 @@ def describe(c: Case, raw: bytes) -> dict[str, Any]:
         "paddings": present("padding"),
         "strides": [list(s) for s in strides],
         "operators": operators,
-        "inputs": [_tensor_json(t) for t in g.input_tensors()],
+        "inputs": [dict(_tensor_json(t), **({"batch": "dynamic"} if shape[0] is None else {}))
+                   for t, shape in zip(g.input_tensors(), c.inputs)],
         "outputs": [_tensor_json(t) for t in g.output_tensors()],
         "bytes": len(raw),
     }
@@ -657,7 +668,7 @@ def run_tflm(path: Path, entry: dict[str, Any], seed: int) -> str:
         for i, spec in enumerate(entry["inputs"]):
             dtype = np.dtype(spec["dtype"])
             if dtype.kind == "f":
-                x = rng.uniform(*DEFAULT_RANGE, spec["shape"]).astype(dtype)
+                x = rng.uniform(*FLOAT_TEST_RANGE, spec["shape"]).astype(dtype)
             else:
                 info = np.iinfo(dtype)
                 x = rng.integers(info.min, info.max + 1, spec["shape"]).astype(dtype)
@@ -671,6 +682,24 @@ def run_tflm(path: Path, entry: dict[str, Any], seed: int) -> str:
             raise CaseError(f"TFLite Micro produced {out.dtype}{list(out.shape)}, "
                             f"the file declares {spec['dtype']}{spec['shape']}")
     return ", ".join(f"{o.dtype}{list(o.shape)}" for o in outs)
+
+
+def manifest_json(manifest: dict[str, Any]) -> str:
+    """JSON with one line per case field: compact, yet readable and diffable."""
+    def inline(value) -> str:
+        return json.dumps(value, separators=(", ", ": "))
+
+    lines = ["{"]
+    for key, value in manifest.items():
+        if key != "cases":
+            lines.append(f'  "{key}": {inline(value)},')
+    lines.append('  "cases": [')
+    for i, entry in enumerate(manifest["cases"]):
+        fields = [f'    "{k}": {inline(v)}' for k, v in entry.items()]
+        lines.append("   {\n" + ",\n".join(fields) + "\n   }" + ("," if i + 1 < len(manifest["cases"]) else ""))
+    lines.append("  ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------
@@ -740,10 +769,11 @@ def main(argv: list[str] | None = None) -> int:
     manifest = {
         "generator": "tests/make_op_models.py",
         "tensorflow": tf.__version__,
-        "calibration": {"samples": CALIBRATION_SAMPLES, "distribution": "uniform per input, seeded per case"},
+        "calibration": {"samples": CALIBRATION_SAMPLES,
+                        "distribution": "uniform per input, range and values seeded per case"},
         "cases": [entries[n] for n in names if n in entries],
     }
-    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    manifest_path.write_text(manifest_json(manifest))
     total = sum((out / e["file"]).stat().st_size for e in manifest["cases"])
     print(f"\nwrote {len(manifest['cases'])} models ({total / 1024:.1f} KiB) and {manifest_path}")
     print(f"done in {time.monotonic() - started:.1f} s")

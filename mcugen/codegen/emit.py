@@ -129,4 +129,8 @@ def runtime_files(headers: list[str]) -> dict[str, str]:
     for header in headers:
         names += [header, header[: -len(".h")] + ".c"]
     root = runtime_dir()
-    return {name: (root / name).read_text() for name in names if (root / name).exists()}
+    files = {name: (root / name).read_text() for name in names if (root / name).exists()}
+    # Header-only helper shared by several kernels (softmax, logistic): copied when one includes it.
+    if any('#include "fixedpoint.h"' in text for text in files.values()):
+        files["fixedpoint.h"] = (root / "fixedpoint.h").read_text()
+    return files

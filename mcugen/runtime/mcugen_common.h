@@ -17,8 +17,14 @@
 #define MCUGEN_ALIGNED(n)
 #endif
 
-/* Per-layer profiling hooks: the benchmark agent defines them to read the
- * board's cycle counter; elsewhere they cost nothing. */
+/* Per-layer profiling hooks: the benchmark agent builds with MCUGEN_PROFILE
+ * and supplies them (reading the board's counter); elsewhere they cost nothing. */
+#ifdef MCUGEN_PROFILE
+void mcugen_profile_layer_begin(int index);
+void mcugen_profile_layer_end(int index);
+#define MCUGEN_LAYER_BEGIN(index) mcugen_profile_layer_begin(index)
+#define MCUGEN_LAYER_END(index) mcugen_profile_layer_end(index)
+#endif
 #ifndef MCUGEN_LAYER_BEGIN
 #define MCUGEN_LAYER_BEGIN(index) ((void)0)
 #endif

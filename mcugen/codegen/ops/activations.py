@@ -1,1 +1,170 @@
-"""Lowerings for this op family (being written)."""
+"""SOFTMAX, LOGISTIC and HARD_SWISH, int8 (SOFTMAX also int8 -> int16).
+
+Each Prepare of TFLM (softmax_common.cc, logistic_common.cc,
+hard_swish_common.cc) is redone here with the same float32 / double steps, so
+the C kernels receive exactly TFLM's multipliers, shifts and bounds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...ir import Operator, Tensor
+from ..lowering import LayerCall, LoweringContext, c_int, lowers, shape_text
+from ..quant import quantize_multiplier, round_half_away
+from .common import require_dtype
+
+SCALED_DIFF_INTEGER_BITS = 5  # softmax: Q5.26 input differences
+LOGISTIC_INPUT_INTEGER_BITS = 4  # logistic: Q4.27 input
+
+
+def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
+    """TFLM's CalculateInputRadius (the double-precision build)."""
+    max_input_rescaled = (1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits))
+                          / (1 << input_left_shift))
+    return int(math.floor(max_input_rescaled))
+
+
+def softmax_scaling(beta: float, input_scale: float) -> tuple[int, int, int]:
+    """PreprocessSoftmaxScaling + CalculateInputRadius (double rounding build):
+    (input_multiplier, input_left_shift, diff_min)."""
+    real = min(beta * input_scale * (1 << (31 - SCALED_DIFF_INTEGER_BITS)), (1 << 31) - 1.0)
+    if not real > 1.0:
+        raise ValueError(f"beta * input_scale * 2^26 = {real:.6g} is not > 1 (TFLM's "
+                         "QuantizeMultiplierGreaterThanOne check fails)")
+    multiplier, left_shift = quantize_multiplier(real)
+    diff_min = -calculate_input_radius(SCALED_DIFF_INTEGER_BITS, left_shift)
+    return multiplier, left_shift, diff_min
+
+
+def _quant(ctx: LoweringContext, op: Operator, t: Tensor) -> tuple[float, int]:
+    if t.quant is None or t.quant.per_channel:
+        raise ctx.unsupported(op, f"tensor {t.label()} must be quantized per tensor")
+    return t.quant.scale[0], t.quant.zero_point[0]
+
+
+@lowers("SOFTMAX")
+def lower_softmax(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out = ctx.input(op, 0), ctx.output(op)
+    require_dtype(ctx, op, inp, "int8")
+    require_dtype(ctx, op, out, "int8", "int16", role="output")
+    in_scale, _ = _quant(ctx, op, inp)
+    out_scale, out_zp = _quant(ctx, op, out)
+    if out.dtype == "int8":
+        # softmax_common.cc: exactly 1/256 (a float compare) and zero point -128
+        if out_zp != -128 or np.float32(out_scale) != np.float32(1.0 / 256):
+            raise ctx.unsupported(op, f"int8 output must have scale 1/256 and zero point -128, not "
+                                      f"{out_scale:.6g} / {out_zp}")
+    else:
+        # softmax_common.cc: zero point -32768 and scale within 0.1% of 1/65536
+        if out_zp != -32768 or abs(float(np.float32(out_scale)) - 1.0 / 65536) > 0.001 / 65536:
+            raise ctx.unsupported(op, f"int16 output must have scale 1/65536 and zero point -32768, not "
+                                      f"{out_scale:.6g} / {out_zp}")
+    if len(inp.shape) < 1 or inp.shape != out.shape:
+        raise ctx.unsupported(op, f"input {shape_text(inp)} and output {shape_text(out)} must match")
+    beta = float(op.options.get("beta", 1.0))
+    try:
+        multiplier, left_shift, diff_min = softmax_scaling(beta, in_scale)
+    except ValueError as exc:
+        raise ctx.unsupported(op, str(exc)) from None
+    depth = inp.shape[-1]
+    params = [
+        ("outer", c_int(inp.num_elements // depth if depth else 0)),
+        ("depth", c_int(depth)),
+        ("input_multiplier", c_int(multiplier)),
+        ("input_left_shift", c_int(left_shift)),
+        ("diff_min", c_int(diff_min)),
+    ]
+    kernel = "mcugen_softmax_s8" if out.dtype == "int8" else "mcugen_softmax_s8_s16"
+    comment = f"SOFTMAX in {shape_text(inp)} -> out {shape_text(out)} {out.dtype}, beta {beta:g}, over the last axis"
+    return LayerCall(op.index, op.op, comment, kernel, "mcugen_softmax_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "softmax.h", 0)
+
+
+def logistic_scaling(input_scale: float) -> tuple[int, int, int]:
+    """logistic_common.cc for int8: (input_multiplier, input_left_shift, input_range_radius)."""
+    real = float(input_scale) * float(1 << (31 - LOGISTIC_INPUT_INTEGER_BITS))
+    mantissa, left_shift = math.frexp(real)
+    fixed = round_half_away(mantissa * (1 << 31))
+    if fixed >= 1 << 31:
+        # TFLM casts 2^31 to int32 here without the QuantizeMultiplier fix-up.
+        raise ValueError(f"input scale {input_scale:.9g} rounds to a multiplier of 2^31")
+    if not 0 <= left_shift <= 31:
+        raise ValueError(f"input scale {input_scale:.6g} gives shift {left_shift}, outside what TFLM handles")
+    return fixed, left_shift, calculate_input_radius(LOGISTIC_INPUT_INTEGER_BITS, left_shift)
+
+
+@lowers("LOGISTIC")
+def lower_logistic(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out = ctx.input(op, 0), ctx.output(op)
+    require_dtype(ctx, op, inp, "int8")
+    require_dtype(ctx, op, out, "int8", role="output")
+    in_scale, in_zp = _quant(ctx, op, inp)
+    out_scale, out_zp = _quant(ctx, op, out)
+    if out_zp != -128:
+        raise ctx.unsupported(op, f"output zero point must be -128 (TFLM's requirement), not {out_zp}")
+    if inp.num_elements != out.num_elements:
+        raise ctx.unsupported(op, f"input {shape_text(inp)} and output {shape_text(out)} differ in size")
+    try:
+        multiplier, shift, radius = logistic_scaling(in_scale)
+    except ValueError as exc:
+        raise ctx.unsupported(op, str(exc)) from None
+    params = [
+        ("size", c_int(inp.num_elements)),
+        ("input_zero_point", c_int(in_zp)),
+        ("input_range_radius", c_int(radius)),
+        ("input_multiplier", c_int(multiplier)),
+        ("input_shift", c_int(shift)),
+    ]
+    # The kernel always writes 1/256 steps from -128, as TFLM does whatever the
+    # output scale says; mention the scale so a mismatch is visible.
+    comment = f"LOGISTIC in {shape_text(inp)} -> out {shape_text(out)}, output s={out_scale:.6g} zp={out_zp}"
+    return LayerCall(op.index, op.op, comment, "mcugen_logistic_s8", "mcugen_logistic_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "logistic.h", 0)
+
+
+def downscale_to_int16_multiplier(multiplier: int) -> int:
+    """TFLM's DownScaleInt32ToInt16Multiplier."""
+    if multiplier >= (1 << 31) - 1 - (1 << 15):
+        return (1 << 15) - 1
+    return (multiplier + (1 << 15)) >> 16
+
+
+def hard_swish_scaling(input_scale: float, output_scale: float) -> tuple[int, int, int, int]:
+    """hard_swish_common.cc, in float32 as there: (output_multiplier_int16,
+    output_exponent, reluish_multiplier_int16, reluish_exponent)."""
+    hires_input_scale = np.float32(1.0 / 128.0) * np.float32(input_scale)
+    reluish_scale = np.float32(3.0) / np.float32(32768.0)
+    out_mult, out_exp = quantize_multiplier(float(hires_input_scale / np.float32(output_scale)))
+    relu_mult, relu_exp = quantize_multiplier(float(hires_input_scale / reluish_scale))
+    return downscale_to_int16_multiplier(out_mult), out_exp, downscale_to_int16_multiplier(relu_mult), relu_exp
+
+
+@lowers("HARD_SWISH")
+def lower_hard_swish(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out = ctx.input(op, 0), ctx.output(op)
+    require_dtype(ctx, op, inp, "int8")
+    require_dtype(ctx, op, out, "int8", role="output")
+    in_scale, in_zp = _quant(ctx, op, inp)
+    out_scale, out_zp = _quant(ctx, op, out)
+    if inp.num_elements != out.num_elements:
+        raise ctx.unsupported(op, f"input {shape_text(inp)} and output {shape_text(out)} differ in size")
+    out_mult, out_exp, relu_mult, relu_exp = hard_swish_scaling(in_scale, out_scale)
+    if out_exp > 0:
+        raise ctx.unsupported(op, f"output multiplier exponent {out_exp} > 0 (TFLM's Prepare rejects it)")
+    if relu_exp > 31:
+        raise ctx.unsupported(op, f"input scale {in_scale:.6g} is too large for TFLM's relu-ish shift")
+    params = [
+        ("size", c_int(inp.num_elements)),
+        ("input_zero_point", c_int(in_zp)),
+        ("output_zero_point", c_int(out_zp)),
+        ("output_multiplier", c_int(out_mult)),
+        ("output_shift", c_int(out_exp)),
+        ("reluish_multiplier", c_int(relu_mult)),
+        ("reluish_shift", c_int(relu_exp)),
+    ]
+    comment = f"HARD_SWISH in {shape_text(inp)} -> out {shape_text(out)}"
+    return LayerCall(op.index, op.op, comment, "mcugen_hard_swish_s8", "mcugen_hard_swish_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "hard_swish.h", 0)

@@ -1,1 +1,228 @@
-"""Lowerings for this op family (being written)."""
+"""CONV_2D and DEPTHWISE_CONV_2D: int8 activations, int8 symmetric weights
+(per-channel or per-tensor), optional int32 bias.
+
+Everything TFLM's Prepare computes (conv_common.cc / depthwise_conv_common.cc)
+is computed here once: the padding (ComputePaddingHeightWidth), the per-channel
+multipliers and shifts (PopulateConvolutionQuantizationParams) and the
+activation range. The C kernels only loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...ir import Operator, Tensor
+from ..lowering import LayerCall, LoweringContext, c_int, dims_init, lowers, shape_text
+from ..quant import quantize_multiplier
+from .common import act_init, describe_quant, require_dtype, requant_array
+
+# The dimension of the filter that carries one scale per output channel.
+CONV_QUANTIZED_DIM = 0  # OHWI
+DEPTHWISE_QUANTIZED_DIM = 3  # 1HWO
+
+
+@dataclass(frozen=True)
+class Window:
+    """Spatial options shared by both convolutions, with TFLM's padding resolved."""
+
+    stride_h: int
+    stride_w: int
+    dilation_h: int
+    dilation_w: int
+    pad_h: int
+    pad_w: int
+    padding: str
+
+    def fields(self) -> list[tuple[str, str]]:
+        return [
+            ("stride_h", c_int(self.stride_h)),
+            ("stride_w", c_int(self.stride_w)),
+            ("dilation_h", c_int(self.dilation_h)),
+            ("dilation_w", c_int(self.dilation_w)),
+            ("pad_h", c_int(self.pad_h)),
+            ("pad_w", c_int(self.pad_w)),
+        ]
+
+    def describe(self) -> str:
+        text = f"stride {self.stride_h}x{self.stride_w}, {self.padding}"
+        if (self.dilation_h, self.dilation_w) != (1, 1):
+            text += f", dilation {self.dilation_h}x{self.dilation_w}"
+        return text
+
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division, which truncates toward zero (Python's // floors)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def tflm_out_size(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int | None:
+    """TFLM's ComputeOutSizeChecked (GetWindowedOutputSize); None where it fails."""
+    effective = (filter_size - 1) * dilation + 1
+    if padding == "SAME":
+        value = _c_div(image + stride - 1, stride)
+    else:
+        value = _c_div(image + stride - effective, stride)
+    return None if value < 0 else value
+
+
+def tflm_padding(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int:
+    """TFLM's ComputePaddingWithOffset: the padding before the image (the odd
+    extra row or column, if any, goes after it and needs no code)."""
+    out = tflm_out_size(padding, image, filter_size, stride, dilation)
+    if out is None:
+        return 0
+    effective = (filter_size - 1) * dilation + 1
+    total = max(0, (out - 1) * stride + effective - image)
+    return total // 2
+
+
+def window(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor) -> Window:
+    o = op.options
+    padding = o.get("padding")
+    if padding not in ("SAME", "VALID"):
+        raise ctx.unsupported(op, f"option padding={padding} is not supported", "supported paddings: SAME, VALID")
+    stride_h, stride_w = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
+    dil_h, dil_w = int(o.get("dilation_hfactor", 1)), int(o.get("dilation_wfactor", 1))
+    for name, value in (("stride_h", stride_h), ("stride_w", stride_w),
+                        ("dilation_h_factor", dil_h), ("dilation_w_factor", dil_w)):
+        if value < 1:
+            raise ctx.unsupported(op, f"option {name}={value} is not supported (must be >= 1)")
+    # TFLM works out both axes' output sizes first, and keeps zero padding if either fails.
+    in_h, in_w = inp.shape[1], inp.shape[2]
+    f_h, f_w = filt.shape[1], filt.shape[2]
+    sizes_ok = (tflm_out_size(padding, in_h, f_h, stride_h, dil_h) is not None
+                and tflm_out_size(padding, in_w, f_w, stride_w, dil_w) is not None)
+    pad_h = tflm_padding(padding, in_h, f_h, stride_h, dil_h) if sizes_ok else 0
+    pad_w = tflm_padding(padding, in_w, f_w, stride_w, dil_w) if sizes_ok else 0
+    return Window(stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, padding)
+
+
+def check_tensors(ctx: LoweringContext, op: Operator, quantized_dim: int) -> tuple[Tensor, Tensor, Tensor | None,
+                                                                                  Tensor]:
+    """The checks both convolutions share; returns input, filter, bias (or None), output."""
+    inp, filt, bias, out = ctx.input(op, 0), ctx.input(op, 1), ctx.input(op, 2), ctx.output(op)
+    require_dtype(ctx, op, inp, "int8")
+    require_dtype(ctx, op, filt, "int8", role="filter")
+    require_dtype(ctx, op, out, "int8", role="output")
+    for role, t in (("input", inp), ("filter", filt), ("output", out)):
+        if len(t.shape) != 4:
+            raise ctx.unsupported(op, f"{role} {t.label()} has rank {len(t.shape)}; 4-D NHWC is required")
+        if t.quant is None:
+            raise ctx.unsupported(op, f"{role} {t.label()} is not quantized")
+    if not filt.is_constant:
+        raise ctx.unsupported(op, "filter is not constant")
+    if inp.quant.per_channel or out.quant.per_channel:
+        raise ctx.unsupported(op, "per-channel quantized activations are not supported")
+    if any(z != 0 for z in filt.quant.zero_point):
+        # TFLM's int8 kernels ignore the filter zero point; a non-zero one would be silently dropped.
+        raise ctx.unsupported(op, "filter zero point must be 0 (int8 weights are symmetric)")
+    channels = out.shape[3]
+    if filt.quant.per_channel:
+        if filt.quant.axis != quantized_dim:
+            raise ctx.unsupported(op, f"filter is quantized along axis {filt.quant.axis}; "
+                                      f"{op.op} needs axis {quantized_dim}")
+        if len(filt.quant.scale) != channels:
+            raise ctx.unsupported(op, f"filter has {len(filt.quant.scale)} scales for {channels} output channels")
+    if filt.shape[quantized_dim] != channels:
+        raise ctx.unsupported(op, f"filter {shape_text(filt)} does not match {channels} output channels")
+    if inp.shape[0] != out.shape[0]:
+        raise ctx.unsupported(op, f"input batch {inp.shape[0]} differs from output batch {out.shape[0]}")
+    if bias is not None:
+        if bias.dtype != "int32" or not bias.is_constant:
+            raise ctx.unsupported(op, f"bias must be constant int32, not {'variable ' if not bias.is_constant else ''}"
+                                      f"{bias.dtype}")
+        if bias.num_elements != channels:
+            raise ctx.unsupported(op, f"bias has {bias.num_elements} values for {channels} output channels")
+    return inp, filt, bias, out
+
+
+def requant_fields(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, out: Tensor) -> list[tuple[str, str]]:
+    """PopulateConvolutionQuantizationParams: one multiplier per filter scale (a
+    per-tensor scale is stored once; TFLM broadcasts the same pair to every channel)."""
+    in_scale, out_scale = inp.quant.scale[0], out.quant.scale[0]
+    # (double)input_scale * (double)filter_scale / (double)output_scale, in that order.
+    pairs = [quantize_multiplier(in_scale * s / out_scale) for s in filt.quant.scale]
+    per_channel = filt.quant.per_channel
+    requant = requant_array(ctx, f"l{op.index}_requant", pairs,
+                            "multiplier, shift per output channel" if per_channel else "multiplier, shift")
+    return [
+        ("input_offset", c_int(-inp.quant.zero_point[0])),
+        ("output_offset", c_int(out.quant.zero_point[0])),
+        ("act", act_init(ctx, op, out)),
+        ("requant", requant),
+        ("per_channel", "1" if per_channel else "0"),
+    ]
+
+
+def kernel_args(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
+                out: Tensor) -> list[str]:
+    return [
+        ctx.ptr(inp, const=True),
+        ctx.const_tensor(filt, f"l{op.index}_filter"),
+        ctx.const_tensor(bias, f"l{op.index}_bias") if bias is not None else "NULL",
+        ctx.ptr(out),
+    ]
+
+
+def describe(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None, out: Tensor, win: Window,
+             extra: str, macs: int) -> str:
+    fused = op.options.get("fused_activation_function", "NONE")
+    return (f"{op.op} in {shape_text(inp)} -> out {shape_text(out)}, filter {shape_text(filt)} "
+            f"{describe_quant(filt)}{extra}, {win.describe()}, {fused}{'' if bias is not None else ', no bias'}, "
+            f"{macs:,} MACs")
+
+
+@lowers("CONV_2D")
+def lower_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, filt, bias, out = check_tensors(ctx, op, CONV_QUANTIZED_DIM)
+    in_c, filter_in_c, out_c = inp.shape[3], filt.shape[3], out.shape[3]
+    # Grouped convolution: each filter sees in_c / groups input channels (TFLM's ConvPerChannel groups).
+    if filter_in_c < 1 or in_c % filter_in_c != 0:
+        raise ctx.unsupported(op, f"filter input depth {filter_in_c} does not divide input depth {in_c}")
+    groups = in_c // filter_in_c
+    if out_c % groups != 0:
+        raise ctx.unsupported(op, f"{out_c} output channels cannot be split into {groups} groups")
+    win = window(ctx, op, inp, filt)
+    params = [
+        ("input", dims_init(inp.shape)),
+        ("output", dims_init(out.shape)),
+        ("filter_h", c_int(filt.shape[1])),
+        ("filter_w", c_int(filt.shape[2])),
+        ("filter_in_c", c_int(filter_in_c)),
+        *win.fields(),
+        *requant_fields(ctx, op, inp, filt, out),
+    ]
+    macs = out.num_elements * filt.shape[1] * filt.shape[2] * filter_in_c
+    extra = f", {groups} groups" if groups > 1 else ""
+    return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, extra, macs), "mcugen_conv_s8",
+                     "mcugen_conv_params_t", params, kernel_args(ctx, op, inp, filt, bias, out), "conv.h", macs)
+
+
+@lowers("DEPTHWISE_CONV_2D")
+def lower_depthwise_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, filt, bias, out = check_tensors(ctx, op, DEPTHWISE_QUANTIZED_DIM)
+    if filt.shape[0] != 1:
+        raise ctx.unsupported(op, f"depthwise filter {shape_text(filt)} must have leading dimension 1")
+    multiplier = int(op.options.get("depth_multiplier", 1))
+    in_c, out_c = inp.shape[3], out.shape[3]
+    if multiplier < 1 or in_c * multiplier != out_c:
+        # TFLM loops over input_depth * depth_multiplier channels; anything else
+        # would leave outputs unwritten or write past the tensor.
+        raise ctx.unsupported(op, f"option depth_multiplier={multiplier} does not map {in_c} input channels "
+                                  f"onto {out_c} output channels")
+    win = window(ctx, op, inp, filt)
+    params = [
+        ("input", dims_init(inp.shape)),
+        ("output", dims_init(out.shape)),
+        ("filter_h", c_int(filt.shape[1])),
+        ("filter_w", c_int(filt.shape[2])),
+        ("depth_multiplier", c_int(multiplier)),
+        *win.fields(),
+        *requant_fields(ctx, op, inp, filt, out),
+    ]
+    macs = out.num_elements * filt.shape[1] * filt.shape[2]
+    extra = f", depth multiplier {multiplier}" if multiplier > 1 else ""
+    return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, extra, macs),
+                     "mcugen_depthwise_conv_s8", "mcugen_depthwise_conv_params_t", params,
+                     kernel_args(ctx, op, inp, filt, bias, out), "depthwise_conv.h", macs)

@@ -1,0 +1,169 @@
+"""Benchmark a model on a board through its agent: latency, agreement with the
+TFLite Micro reference, and accuracy on labeled inputs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .bench_inputs import Inputs
+from .errors import McugenError
+from .ir import Graph, Tensor
+from .reference import TflmInterpreter
+
+_NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "float32": np.float32}
+COUNTER_NAMES = {0: "cycles", 1: "instructions"}
+
+
+class ModelMismatchError(McugenError):
+    """The board runs firmware generated from another model."""
+
+
+@dataclass
+class Latency:
+    counts: list[int]
+    clock_hz: int
+    unit: str  # "cycles" or "instructions"
+
+    def stat(self, q: float) -> float:
+        return float(np.percentile(np.asarray(self.counts, dtype=np.float64), q)) if self.counts else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        values = {"min": min(self.counts, default=0), "median": self.stat(50), "p90": self.stat(90),
+                  "max": max(self.counts, default=0)}
+        return {
+            "unit": self.unit,
+            "clock_hz": self.clock_hz,
+            **values,
+            "ms": {k: v / self.clock_hz * 1e3 for k, v in values.items()},
+        }
+
+
+@dataclass
+class BenchReport:
+    model: str
+    model_sha256: str
+    board: str
+    build_id: str
+    arena_bytes: int
+    latency: Latency
+    inputs: int = 0
+    bit_exact: int = 0
+    max_abs_diff: float = 0.0
+    class_names: list[str] | None = None
+    labels: list[int] = field(default_factory=list)
+    predictions: list[int] = field(default_factory=list)
+    profile: list[tuple[str, int]] = field(default_factory=list)  # (op, count) per layer
+    faults: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float | None:
+        if not self.labels:
+            return None
+        return float(np.mean(np.asarray(self.labels) == np.asarray(self.predictions)))
+
+    def confusion(self) -> list[list[int]] | None:
+        if not self.labels or not self.class_names:
+            return None
+        n = len(self.class_names)
+        matrix = [[0] * n for _ in range(n)]
+        for truth, pred in zip(self.labels, self.predictions):
+            if pred < n:
+                matrix[truth][pred] += 1
+        return matrix
+
+    def to_json(self) -> dict[str, Any]:
+        latency = self.latency.to_json()
+        return {
+            "model": self.model,
+            "model_sha256": self.model_sha256,
+            "board": self.board,
+            "build_id": self.build_id,
+            "arena_bytes": self.arena_bytes,
+            "inputs": self.inputs,
+            "bit_exact": self.bit_exact,
+            "max_abs_diff": self.max_abs_diff,
+            "median": latency["median"],
+            "latency": latency,
+            "accuracy": self.accuracy,
+            "class_names": self.class_names,
+            "confusion_matrix": self.confusion(),
+            "profile": [{"layer": i, "op": op, "count": c} for i, (op, c) in enumerate(self.profile)],
+            "faults": self.faults,
+            "notes": self.notes,
+            "interrupted": self.interrupted,
+            "mismatches": self.mismatches,
+        }
+
+
+def _to_bytes(arrays: list[np.ndarray], tensors: list[Tensor]) -> list[bytes]:
+    return [np.ascontiguousarray(a, dtype=_NP[t.dtype]).reshape(t.shape).tobytes() for a, t in zip(arrays, tensors)]
+
+
+def _from_bytes(raw: list[bytes], tensors: list[Tensor]) -> list[np.ndarray]:
+    return [np.frombuffer(r, dtype=_NP[t.dtype]).reshape(t.shape) for r, t in zip(raw, tensors)]
+
+
+def check_model(hello: Any, model_path: Path) -> str:
+    sha = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
+    board_sha = hello.model_sha256.hex() if isinstance(hello.model_sha256, bytes) else str(hello.model_sha256)
+    if board_sha != sha:
+        raise ModelMismatchError(
+            f"the board runs firmware for another model (its SHA-256 {board_sha[:12]}..., "
+            f"{Path(model_path).name} is {sha[:12]}...)", "generate, build and flash for this model first")
+    return sha
+
+
+def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
+              progress: Callable[[int, int], None] | None = None) -> BenchReport:
+    """Runs every input on the board and the reference. Ctrl-C stops early and
+    returns the partial report marked interrupted, so the caller can still write it."""
+    hello = client.hello()
+    sha = check_model(hello, model_path)
+    in_tensors, out_tensors = graph.input_tensors(), graph.output_tensors()
+    unit = COUNTER_NAMES.get(hello.counter_kind, str(hello.counter_kind))
+    report = BenchReport(model=Path(model_path).name, model_sha256=sha, board=hello.board, build_id=hello.build_id,
+                         arena_bytes=hello.arena_bytes, latency=Latency([], hello.clock_hz, unit),
+                         class_names=inputs.class_names, notes=list(inputs.notes or []))
+    if unit == "instructions":
+        report.notes.append("counts are instructions (QEMU -icount), not cycles; ms assume one instruction "
+                            "per clock")
+    reference = TflmInterpreter(model_path)
+    total = len(inputs.sets)
+    try:
+        for k, one in enumerate(inputs.sets):
+            result = client.run_inference(_to_bytes(one.arrays, in_tensors))
+            got = _from_bytes(result.outputs, out_tensors)
+            want = reference.run(one.arrays, len(out_tensors))
+            same = all(np.array_equal(np.asarray(w).reshape(g.shape), g) for w, g in zip(want, got))
+            diff = max(float(np.max(np.abs(np.asarray(w, np.float64).reshape(g.shape) - g.astype(np.float64))))
+                       for w, g in zip(want, got))
+            report.inputs += 1
+            report.bit_exact += int(same)
+            report.max_abs_diff = max(report.max_abs_diff, diff)
+            if not same:
+                report.mismatches.append(one.source or f"input {k}")
+            report.latency.counts.append(int(result.count))
+            if one.label is not None:
+                report.labels.append(one.label)
+                report.predictions.append(int(np.argmax(got[0].reshape(-1))))
+            if progress:
+                progress(k + 1, total)
+        counts = client.profile()
+        report.profile = list(zip(graph_layer_ops(graph), counts))
+    except KeyboardInterrupt:
+        report.interrupted = True
+    finally:
+        report.faults = dict(getattr(client, "stats", {}) or {})
+    return report
+
+
+def graph_layer_ops(graph: Graph) -> list[str]:
+    return [op.op for op in graph.operators]

@@ -1,0 +1,101 @@
+"""Write a benchmark report: report.json, report.md and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .bench import BenchReport
+
+
+def _plots(report: BenchReport, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no display needed
+    import matplotlib.pyplot as plt
+
+    written = []
+    unit = report.latency.unit
+    if report.latency.counts:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.hist(report.latency.counts, bins=min(30, max(5, len(set(report.latency.counts)))), color="#3b7dd8")
+        ax.set_xlabel(f"{unit} per inference")
+        ax.set_ylabel("inferences")
+        ax.set_title(f"{report.model} on {report.board}: latency")
+        fig.tight_layout()
+        fig.savefig(out / "latency.png", dpi=110)
+        plt.close(fig)
+        written.append("latency.png")
+    if report.profile:
+        fig, ax = plt.subplots(figsize=(7, max(2.5, 0.22 * len(report.profile) + 1)))
+        labels = [f"{i}: {op}" for i, (op, _) in enumerate(report.profile)]
+        ax.barh(range(len(labels)), [c for _, c in report.profile], color="#d8803b")
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"{unit} (last inference)")
+        ax.set_title(f"{report.model}: per-layer profile")
+        fig.tight_layout()
+        fig.savefig(out / "profile.png", dpi=110)
+        plt.close(fig)
+        written.append("profile.png")
+    matrix = report.confusion()
+    if matrix and report.class_names:
+        n = len(report.class_names)
+        fig, ax = plt.subplots(figsize=(1.2 * n + 2.5, 1.1 * n + 2))
+        ax.imshow(matrix, cmap="Blues")
+        ax.set_xticks(range(n), report.class_names, rotation=45, ha="right")
+        ax.set_yticks(range(n), report.class_names)
+        ax.set_xlabel("predicted on the board")
+        ax.set_ylabel("true class")
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, str(matrix[i][j]), ha="center", va="center")
+        ax.set_title(f"accuracy {report.accuracy:.1%}")
+        fig.tight_layout()
+        fig.savefig(out / "confusion.png", dpi=110)
+        plt.close(fig)
+        written.append("confusion.png")
+    return written
+
+
+def markdown(report: BenchReport, plots: list[str]) -> str:
+    lat = report.latency.to_json()
+    unit = lat["unit"]
+    lines = [
+        f"# {report.model} on {report.board}",
+        "",
+        "Partial report: the run was interrupted." if report.interrupted else "",
+        f"Firmware `{report.build_id}`, model SHA-256 `{report.model_sha256}`, arena {report.arena_bytes:,} B.",
+        "",
+        "| | value |",
+        "|---|---|",
+        f"| inputs | {report.inputs} |",
+        f"| bit-exact with TFLite Micro | {report.bit_exact}/{report.inputs} |",
+        f"| largest abs difference | {report.max_abs_diff:g} |",
+        f"| latency min / median / p90 / max ({unit}) | {lat['min']:,.0f} / {lat['median']:,.0f} / "
+        f"{lat['p90']:,.0f} / {lat['max']:,.0f} |",
+        f"| latency median at {report.latency.clock_hz / 1e6:g} MHz | {lat['ms']['median']:.3f} ms |",
+    ]
+    if report.accuracy is not None:
+        lines.append(f"| top-1 accuracy | {report.accuracy:.1%} ({sum(int(a == b) for a, b in zip(report.labels, report.predictions))}"
+                     f"/{len(report.labels)}) |")
+    if report.faults:
+        lines.append(f"| link faults recovered | {', '.join(f'{k} {v}' for k, v in sorted(report.faults.items()))} |")
+    lines.append("")
+    for note in report.notes:
+        lines.append(f"- {note}")
+    if report.mismatches:
+        lines.append(f"- outputs differing from TFLite Micro: {', '.join(report.mismatches[:20])}")
+    lines.append("")
+    for plot in plots:
+        lines.append(f"![{plot}]({plot})")
+    return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def write_report(report: BenchReport, out_dir: Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plots = _plots(report, out)
+    (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    (out / "report.md").write_text(markdown(report, plots))
+    return out

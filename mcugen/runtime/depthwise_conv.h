@@ -1,0 +1,39 @@
+#ifndef MCUGEN_DEPTHWISE_CONV_H
+#define MCUGEN_DEPTHWISE_CONV_H
+
+#include "mcugen_common.h"
+
+/* DEPTHWISE_CONV_2D, int8 activations, int8 symmetric weights (per-channel along
+ * the output channels, or per-tensor), optional int32 bias. Matches TFLM's
+ * reference_integer_ops::DepthwiseConvPerChannel: output channel
+ * oc = ic * depth_multiplier + m sees only input channel ic,
+ *
+ *   acc[oc] = sum over taps inside the image of
+ *             filter[0][fy][fx][oc] * (input[y][x][ic] + input_offset)
+ *   out     = clamp(requant(acc + bias[oc]) + output_offset, act)
+ *
+ * Filter layout is 1HWO: [1][filter_h][filter_w][output.c]. */
+typedef struct {
+    mcugen_dims_t input;  /* NHWC */
+    mcugen_dims_t output; /* NHWC; output.c == input.c * depth_multiplier */
+    int32_t filter_h;
+    int32_t filter_w;
+    int32_t depth_multiplier;
+    int32_t stride_h;
+    int32_t stride_w;
+    int32_t dilation_h;
+    int32_t dilation_w;
+    int32_t pad_h; /* rows of padding above the image (TFLM ComputePaddingHeightWidth) */
+    int32_t pad_w; /* columns of padding left of the image */
+    int32_t input_offset;  /* -input zero point */
+    int32_t output_offset; /* output zero point */
+    mcugen_act_range_t act;
+    /* One entry per output channel when per_channel, else a single entry. */
+    const mcugen_requant_t *requant;
+    int32_t per_channel;
+} mcugen_depthwise_conv_params_t;
+
+void mcugen_depthwise_conv_s8(const mcugen_depthwise_conv_params_t *p, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias, int8_t *output);
+
+#endif
