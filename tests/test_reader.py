@@ -110,3 +110,15 @@ def test_constant_shape_chain_is_folded():
     assert [op.op for op in graph.operators] == ["RESHAPE"]
     assert graph.tensor(7).data.tolist() == [1, -1]
     assert graph.operators[0].index == 3  # layer numbers still match the file
+
+
+def test_converter_shape_chain_is_folded_in_a_real_model():
+    from conftest import REPO
+
+    path = REPO / "tests" / "models" / "ops" / "shape_chain_flatten_dense.tflite"
+    raw_ops = [op.op for op in read_tflite(path).operators]
+    assert raw_ops[:4] == ["SHAPE", "STRIDED_SLICE", "PACK", "RESHAPE"]
+    graph = load_model(path)
+    assert [op.op for op in graph.operators] == ["RESHAPE", "FULLY_CONNECTED"]
+    reshape = graph.operators[0]
+    assert graph.tensor(reshape.inputs[1]).data.tolist() == [1, 105]

@@ -47,7 +47,7 @@ static void dw_tap(const int8_t *x, const int8_t *w, int32_t oc0, int32_t n, int
     /* Output channel oc0 + k reads input channel (oc0 + k) / depth_multiplier:
      * walk it with a counter rather than dividing per channel. */
     int32_t ic = oc0 / depth_multiplier;
-    int32_t m = 0;
+    int32_t m = oc0 - ic * depth_multiplier;
     int32_t xv = (int32_t)x[ic] + x_offset;
     for (int32_t k = 0; k < n; ++k) {
         acc[k] += (uint32_t)((int32_t)w[k] * xv);

@@ -114,10 +114,19 @@ def check_tensors(ctx: LoweringContext, op: Operator, quantized_dim: int) -> tup
         raise ctx.unsupported(op, "filter is not constant")
     if inp.quant.per_channel or out.quant.per_channel:
         raise ctx.unsupported(op, "per-channel quantized activations are not supported")
+    check_filter_quant(ctx, op, filt, out.shape[3], quantized_dim)
+    if inp.shape[0] != out.shape[0]:
+        raise ctx.unsupported(op, f"input batch {inp.shape[0]} differs from output batch {out.shape[0]}")
+    if bias is not None:
+        check_bias(ctx, op, bias, out.shape[3])
+    return inp, filt, bias, out
+
+
+def check_filter_quant(ctx: LoweringContext, op: Operator, filt: Tensor, channels: int, quantized_dim: int) -> None:
+    """Symmetric int8 weights, one scale per output channel along quantized_dim, or one scale."""
     if any(z != 0 for z in filt.quant.zero_point):
         # TFLM's int8 kernels ignore the filter zero point; a non-zero one would be silently dropped.
         raise ctx.unsupported(op, "filter zero point must be 0 (int8 weights are symmetric)")
-    channels = out.shape[3]
     if filt.quant.per_channel:
         if filt.quant.axis != quantized_dim:
             raise ctx.unsupported(op, f"filter is quantized along axis {filt.quant.axis}; "
@@ -126,15 +135,14 @@ def check_tensors(ctx: LoweringContext, op: Operator, quantized_dim: int) -> tup
             raise ctx.unsupported(op, f"filter has {len(filt.quant.scale)} scales for {channels} output channels")
     if filt.shape[quantized_dim] != channels:
         raise ctx.unsupported(op, f"filter {shape_text(filt)} does not match {channels} output channels")
-    if inp.shape[0] != out.shape[0]:
-        raise ctx.unsupported(op, f"input batch {inp.shape[0]} differs from output batch {out.shape[0]}")
-    if bias is not None:
-        if bias.dtype != "int32" or not bias.is_constant:
-            raise ctx.unsupported(op, f"bias must be constant int32, not {'variable ' if not bias.is_constant else ''}"
-                                      f"{bias.dtype}")
-        if bias.num_elements != channels:
-            raise ctx.unsupported(op, f"bias has {bias.num_elements} values for {channels} output channels")
-    return inp, filt, bias, out
+
+
+def check_bias(ctx: LoweringContext, op: Operator, bias: Tensor, channels: int) -> None:
+    if bias.dtype != "int32" or not bias.is_constant:
+        kind = bias.dtype if bias.is_constant else f"variable {bias.dtype}"
+        raise ctx.unsupported(op, f"bias must be constant int32, not {kind}")
+    if bias.num_elements != channels:
+        raise ctx.unsupported(op, f"bias has {bias.num_elements} values for {channels} output channels")
 
 
 def requant_fields(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, out: Tensor) -> list[tuple[str, str]]:
