@@ -5,6 +5,7 @@ Adding a board is adding a file (and its port template); no Python changes.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ class Board:
     serial: dict[str, Any]
     counter: dict[str, Any]
     qemu: dict[str, Any] | None = None
+    firmware: dict[str, Any] | None = None
     camera: dict[str, Any] | None = None
     leds: tuple[dict[str, Any], ...] = ()
     path: Path | None = field(default=None, compare=False)
@@ -91,6 +93,7 @@ class Board:
             "serial": self.serial,
             "counter": self.counter,
             "qemu": self.qemu,
+            "firmware": self.firmware,
             "camera": self.camera,
             "leds": list(self.leds),
             "sources": list(self.sources),
@@ -114,12 +117,20 @@ _TOP_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "serial": (dict, True),
     "counter": (dict, True),
     "qemu": (dict, False),
+    "firmware": (dict, False),
     "camera": (dict, False),
     "leds": (list, False),
 }
 _CORES = {"cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55",
           "xtensa-lx6", "xtensa-lx7", "riscv32"}
 _COUNTER_KINDS = {"cycles", "instructions"}
+# [firmware]: how mcugen builds its own firmware for the board (templates/ports/<port>/).
+_FIRMWARE_FIELDS: dict[str, tuple[type, bool]] = {
+    "port": (str, True),
+    "stack_bytes": (int, True),
+    "heap_bytes": (int, False),
+    "cflags": (list, False),
+}
 
 
 class _Checker:
@@ -198,6 +209,29 @@ def load_board_file(path: Path) -> Board:
         if "qemu" not in data:
             raise c.fail("an emulated board needs a [qemu] table")
         c.need(data["qemu"], "machine", str, "qemu.")
+    if "icount_shift" in data.get("qemu", {}):
+        shift = c.need(data["qemu"], "icount_shift", int, "qemu.")
+        if not 0 <= shift <= 10:
+            raise c.fail("qemu.icount_shift must be 0..10")
+    if "firmware" in data:
+        fw = data["firmware"]
+        unknown = sorted(set(fw) - set(_FIRMWARE_FIELDS))
+        if unknown:
+            raise c.fail(f"unknown field(s) firmware.{', firmware.'.join(unknown)}")
+        for key, (kind, required) in _FIRMWARE_FIELDS.items():
+            if required or key in fw:
+                c.need(fw, key, kind, "firmware.")
+        if not re.fullmatch(r"[a-z0-9_]+", fw["port"]):
+            raise c.fail(f"firmware.port '{fw['port']}' must be a folder name under templates/ports/")
+        for key in ("stack_bytes", "heap_bytes"):
+            if fw.get(key, 0) < 0 or fw.get(key, 0) % 8:
+                raise c.fail(f"firmware.{key} must be a non-negative multiple of 8")
+        if fw["stack_bytes"] < 1024:
+            raise c.fail("firmware.stack_bytes must be at least 1024")
+        if not all(isinstance(f, str) and f.startswith("-") for f in fw.get("cflags", [])):
+            raise c.fail("firmware.cflags must be a list of compiler flags (strings starting with '-')")
+        if data["counter"]["kind"] == "instructions" and not data["emulated"]:
+            raise c.fail("an instruction counter needs an emulated board (SysTick under QEMU -icount)")
     if "camera" in data:
         c.need(data["camera"], "sensor", str, "camera.")
     for i, led in enumerate(data.get("leds", [])):
@@ -225,6 +259,7 @@ def load_board_file(path: Path) -> Board:
         serial=dict(data["serial"]),
         counter=dict(data["counter"]),
         qemu=data.get("qemu"),
+        firmware=data.get("firmware"),
         camera=data.get("camera"),
         leds=tuple(data.get("leds", [])),
         path=path,

@@ -54,11 +54,18 @@ def merged_broadcast(shape1: tuple[int, ...], shape2: tuple[int, ...],
     return merged or [(1, 0, 0)]
 
 
+def _left_pad(shape: tuple[int, ...], rank: int) -> tuple[int, ...]:
+    return (1,) * (rank - len(shape)) + tuple(shape)
+
+
 def broadcast_init(ctx: LoweringContext, op: Operator, in1: Tensor, in2: Tensor, out: Tensor) -> str:
-    if broadcast_shape(ctx, op, in1.shape, in2.shape) != tuple(out.shape):
+    # TFLM extends all three shapes with leading 1s to a common rank, so only that must agree
+    rank = max(len(in1.shape), len(in2.shape), len(out.shape))
+    shape1, shape2, out_shape = (_left_pad(s, rank) for s in (in1.shape, in2.shape, out.shape))
+    if broadcast_shape(ctx, op, shape1, shape2) != out_shape:
         raise ctx.unsupported(op, f"output shape {list(out.shape)} is not the broadcast of "
                                   f"{list(in1.shape)} and {list(in2.shape)}")
-    dims = merged_broadcast(in1.shape, in2.shape, out.shape)
+    dims = merged_broadcast(shape1, shape2, out_shape)
     if len(dims) > MAX_BROADCAST_DIMS:
         raise ctx.unsupported(op, f"broadcasting {list(in1.shape)} with {list(in2.shape)} needs {len(dims)} "
                                   f"dimensions; mcugen supports {MAX_BROADCAST_DIMS}")

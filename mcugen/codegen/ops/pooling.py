@@ -173,6 +173,6 @@ def lower_mean(ctx: LoweringContext, op: Operator) -> LayerCall:
         ("requant", "{.multiplier = %s, .shift = %s}" % (c_int(multiplier), c_int(shift))),
     ]
     comment = (f"MEAN in {shape_text(inp)} -> out {shape_text(out)}, axes {axes}, "
-               f"keep_dims={bool(op.options.get('keep_dims', False))}, {count} values per output")
+               f"keep_dims={bool(op.options.get('keep_dims', False))}, {count} input values per output")
     return LayerCall(op.index, op.op, comment, "mcugen_mean_s8", "mcugen_mean_params_t", params,
                      [ctx.ptr(inp, const=True), ctx.ptr(out)], "mean.h", 0)

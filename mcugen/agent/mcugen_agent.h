@@ -1,0 +1,50 @@
+/* mcugen benchmark agent: runs the generated model on request from the host.
+ *
+ * Speaks protocol version 1 (docs/protocol.md) over the board's serial link
+ * (mcugen_board.h): answers HELLO, SET_INPUT, INVOKE, GET_OUTPUT and PROFILE,
+ * and every malformed request with an ERROR. Portable C99, no allocation, no
+ * stdio; everything lives in static memory of fixed size.
+ */
+#ifndef MCUGEN_AGENT_H
+#define MCUGEN_AGENT_H
+
+#include <stdint.h>
+
+/* Command types (host -> device); a reply is the command's type | 0x80. */
+#define MCUGEN_CMD_HELLO 0x01u
+#define MCUGEN_CMD_SET_INPUT 0x02u
+#define MCUGEN_CMD_INVOKE 0x03u
+#define MCUGEN_CMD_GET_OUTPUT 0x04u
+#define MCUGEN_CMD_PROFILE 0x05u
+#define MCUGEN_REPLY_BIT 0x80u
+/* Frames only the device sends, as they appear on the wire. */
+#define MCUGEN_FRAME_BOOT 0xFEu  /* 0x7E | 0x80 */
+#define MCUGEN_FRAME_ERROR 0xFFu /* 0x7F | 0x80 */
+
+#define MCUGEN_PROTOCOL_VERSION 1u
+#define MCUGEN_PROFILE_MAX_PER_REPLY 120u
+
+/* ERROR codes. */
+#define MCUGEN_ERR_BAD_CRC 1u
+#define MCUGEN_ERR_BAD_LENGTH 2u
+#define MCUGEN_ERR_UNKNOWN_COMMAND 3u
+#define MCUGEN_ERR_BAD_INDEX 4u
+#define MCUGEN_ERR_OUT_OF_RANGE 5u
+#define MCUGEN_ERR_TOO_LARGE 6u
+#define MCUGEN_ERR_NOT_READY 7u
+
+/* Initialises the board, sends BOOT, then serves requests forever. */
+void mcugen_agent_run(void);
+
+/* The two halves of mcugen_agent_run, for test drivers that own the loop:
+ * start resets the agent's state and sends BOOT (it does not call
+ * mcugen_board_init); feed hands it one received byte. */
+void mcugen_agent_start(void);
+void mcugen_agent_feed(uint8_t byte);
+
+/* Per-layer profiling hooks the model calls when built with -DMCUGEN_PROFILE
+ * (mcugen_common.h): counter deltas of the last INVOKE, one per layer. */
+void mcugen_profile_layer_begin(int index);
+void mcugen_profile_layer_end(int index);
+
+#endif /* MCUGEN_AGENT_H */
