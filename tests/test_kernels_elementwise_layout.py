@@ -55,7 +55,8 @@ def _missing_lowerings(model: Path) -> set[str]:
 
 def manifest_cases() -> list:
     if not MANIFEST.is_file():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{MANIFEST} not found (run tests/make_op_models.py)"))]
+        reason = f"{MANIFEST} not found (run tests/make_op_models.py)"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
     cases = json.loads(MANIFEST.read_text())["cases"]
     params = [pytest.param(OPS_DIR / c["file"], id=c["name"]) for c in cases if FAMILY_OPS & set(c["ops"])]
     if not params:

@@ -83,7 +83,7 @@ void mcugen_reset_handler(void)
 void *_sbrk(ptrdiff_t increment)
 {
     static uint8_t *brk = &__mcugen_heap_start;
-    if (increment > __mcugen_heap_end - brk || increment < __mcugen_heap_start - brk) {
+    if (increment > &__mcugen_heap_end - brk || increment < &__mcugen_heap_start - brk) {
         errno = ENOMEM;
         return (void *)-1;
     }

@@ -13,6 +13,11 @@ from SCons.Script import AlwaysBuild, Default, DefaultEnvironment  # pylint: dis
 
 env = DefaultEnvironment()
 
+# PlatformIO's default name is "program"; "firmware" is what every embedded
+# dev-platform (and mcugen's build and emulate steps) expect.
+if env.get("PROGNAME", "program") == "program":
+    env.Replace(PROGNAME="firmware")
+
 env.Replace(
     AR="arm-none-eabi-gcc-ar",
     AS="arm-none-eabi-as",
@@ -33,22 +38,23 @@ env.Replace(
 )
 
 
-def _machine_flags(flags):
-    """The compile flags that choose the instruction set, the float ABI and the C library.
+def _driver_link_flags(flags):
+    """The build flags the gcc driver also needs when it links.
 
-    gcc picks its multilib (libc, libm, libgcc built for this core and ABI) from them at
-    link time too, so the link must see exactly the flags the compile saw. They live in
-    platformio.ini's build_flags, which PlatformIO parses into CCFLAGS after this script
-    runs, hence the lazy ${...} below rather than a copy now.
+    The machine flags choose gcc's multilib (libc, libm, libgcc built for this core and
+    float ABI), so the link must see exactly the flags the compile saw; --specs picks
+    newlib-nano; -nostartfiles drops crt0 (the project brings its own reset handler).
+    SCons files all of them under CCFLAGS, and PlatformIO parses platformio.ini's
+    build_flags only after this script runs: hence the lazy ${...} below.
     """
-    prefixes = ("-mcpu=", "-mfpu=", "-mfloat-abi=", "-mthumb", "-marm", "--specs=", "-specs=")
+    prefixes = ("-mcpu=", "-mfpu=", "-mfloat-abi=", "-mthumb", "-marm", "--specs=", "-specs=", "-nostartfiles")
     return [f for f in flags if isinstance(f, str) and f.startswith(prefixes)]
 
 
-env.Replace(_mcugen_machine_flags=_machine_flags)
+env.Replace(_mcugen_driver_link_flags=_driver_link_flags)
 env.Append(
     LINKFLAGS=[
-        "${_mcugen_machine_flags(CCFLAGS)}",
+        "${_mcugen_driver_link_flags(CCFLAGS)}",
         "-Wl,-Map=${BUILD_DIR}/${PROGNAME}.map",
         "-Wl,--print-memory-usage",
     ],
