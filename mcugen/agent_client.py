@@ -107,11 +107,14 @@ class AgentClient:
     runs first). retries: how many times a request is sent in all before giving
     up. trace: called with a TraceEvent for each frame sent or received.
     model_sha256: hex SHA-256 of the .tflite being benchmarked; when given,
-    hello() refuses firmware built from another model.
+    hello() refuses firmware built from another model. max_resets: board resets
+    run_inference recovers from per inference. chunk_bytes: tensor bytes per
+    SET_INPUT/GET_OUTPUT frame (smaller frames survive a noisy link better).
     """
 
     def __init__(self, port, timeout: float = 2.0, retries: int = 3, trace: Callable[[TraceEvent], None] | None = None,
-                 *, invoke_timeout: float = 60.0, model_sha256: str | None = None, max_resets: int = 3):
+                 *, invoke_timeout: float = 60.0, model_sha256: str | None = None, max_resets: int = 3,
+                 chunk_bytes: int = MAX_CHUNK):
         self.port = port
         self.timeout = float(timeout)
         self.invoke_timeout = max(float(invoke_timeout), self.timeout)
@@ -119,6 +122,7 @@ class AgentClient:
         self.trace = trace
         self.model_sha256 = model_sha256.lower() if model_sha256 else None
         self.max_resets = max(0, int(max_resets))
+        self.chunk_bytes = min(MAX_CHUNK, max(1, int(chunk_bytes)))
         self.info: Hello | None = None  # the last HELLO reply (or BOOT)
         self._parser = FrameParser()
         self._events: collections.deque[Frame | CrcError] = collections.deque()
@@ -155,8 +159,8 @@ class AgentClient:
         if not data:
             raise AgentError(f"input {index} is empty", "pass the input tensor's bytes")
         chunks = 0
-        for offset in range(0, len(data), MAX_CHUNK):
-            chunk = data[offset : offset + MAX_CHUNK]
+        for offset in range(0, len(data), self.chunk_bytes):
+            chunk = data[offset : offset + self.chunk_bytes]
             frame = self._call(Command.SET_INPUT, SetInputRequest(index, offset, chunk).encode())
             reply = SetInputReply.decode(frame.payload)
             if (reply.index, reply.offset, reply.written) != (index, offset, len(chunk)):
@@ -179,7 +183,7 @@ class AgentClient:
             nbytes = info.outputs[index].nbytes
         out = bytearray()
         while len(out) < nbytes:
-            want = min(MAX_CHUNK, nbytes - len(out))
+            want = min(self.chunk_bytes, nbytes - len(out))
             frame = self._call(Command.GET_OUTPUT, GetOutputRequest(index, len(out), want).encode())
             reply = GetOutputReply.decode(frame.payload)
             if (reply.index, reply.offset, len(reply.data)) != (index, len(out), want):

@@ -93,7 +93,10 @@ def _free_port() -> int:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    """Linux: QEMU gets SIGTERM if this Python process dies without cleaning up."""
+    """Linux: QEMU gets SIGTERM if this Python process dies without cleaning up (kill -9).
+
+    The kernel sends it when the *thread* that started QEMU ends, so start an
+    Emulator from a thread that outlives it (the main thread, typically)."""
     try:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
@@ -152,6 +155,12 @@ class Emulator:
             raise EmulatorError("the emulator is already running")
         if not self.elf.is_file():
             raise EmulatorError(f"firmware image {self.elf} not found", "build it first: mcugen build")
+        # QEMU loads the image only once a client connects to the serial port, so a bad
+        # file would surface as a dropped connection: check it here instead.
+        with open(self.elf, "rb") as f:
+            header = f.read(20)
+        if header[:4] != b"\x7fELF" or header[4] != 1 or int.from_bytes(header[18:20], "little") != 40:
+            raise EmulatorError(f"{self.elf} is not a 32-bit Arm ELF image", "pass the firmware.elf that mcugen build made")
         qemu = shutil.which(self.qemu)
         if not qemu:
             raise EmulatorError(f"{self.qemu} not found on PATH",
@@ -170,6 +179,7 @@ class Emulator:
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
+        self.port = None
         if proc is None:
             return
         if proc.poll() is None:
@@ -224,19 +234,25 @@ class Emulator:
         self._stderr_thread = threading.Thread(target=self._read_stderr, args=(self._proc,), daemon=True)
         self._stderr_thread.start()
 
+        try:
+            self._wait_ready(q["machine"])
+        except BaseException:  # Ctrl-C while waiting too: never leave QEMU behind
+            self.stop()
+            raise
+        self.port = port
+
+    def _wait_ready(self, machine: str) -> None:
+        assert self._proc is not None and self._stderr_thread is not None
         deadline = time.monotonic() + self.start_timeout
         while not self._ready.wait(timeout=0.05):
             if self._proc.poll() is not None:
                 self._stderr_thread.join(timeout=2)
                 code = self._proc.returncode
-                self._proc = None
-                raise EmulatorError(f"QEMU ({q['machine']}) exited at start with code {code}"
+                raise EmulatorError(f"QEMU ({machine}) exited at start with code {code}"
                                     f"{self._stderr_summary()}", "check the ELF was built for this board")
             if time.monotonic() > deadline:
-                self.stop()
-                raise EmulatorError(f"QEMU ({q['machine']}) did not open its serial port within "
+                raise EmulatorError(f"QEMU ({machine}) did not open its serial port within "
                                     f"{self.start_timeout:g} s{self._stderr_summary()}")
-        self.port = port
 
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         assert proc.stderr is not None

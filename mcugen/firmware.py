@@ -200,6 +200,7 @@ def _platformio_ini(board: Board, env_name: str, flags: list[str], model_name: s
 def firmware_files(model: GeneratedModel, model_name: str, board: Board,
                    agent_dir: Path | None = None) -> tuple[dict[str, str], str, str, IcountSettings | None]:
     """Everything the project holds, in memory: (files, build id, env name, icount)."""
+    _port_folders(board)  # refuses boards without a [firmware] table or with an unknown port
     if board.platformio.get("platform") != PLATFORM_NAME:
         raise BoardError(f"board '{board.id}' builds with PlatformIO platform '{board.platformio.get('platform')}'; "
                          f"mcugen's firmware needs '{PLATFORM_NAME}'",

@@ -282,9 +282,21 @@ if __name__ == "__main__":
 '''
 
 
+def _check_toolchain_version(platform_dir: Path, gcc_version: str, package_version: str) -> None:
+    """The system GCC must fall in the range the dev-platform asks PlatformIO for."""
+    import semantic_version
+
+    manifest = _read_json(platform_dir / "platform.json") or {}
+    wanted = manifest.get("packages", {}).get(TOOLCHAIN_PACKAGE, {}).get("version")
+    if wanted and semantic_version.Version(package_version) not in semantic_version.SimpleSpec(wanted):
+        raise PlatformioError(f"arm-none-eabi-gcc {gcc_version} is older than mcugen's dev-platform accepts "
+                              f"({TOOLCHAIN_PACKAGE} {wanted})", "install GCC 9.2 or newer for arm-none-eabi")
+
+
 def _wanted_state(platform_dir: Path) -> dict:
     scons_version, scons_path = _scons()
     gcc_version, gcc_bin = _toolchain()
+    _check_toolchain_version(platform_dir, gcc_version, toolchain_package_version(gcc_version))
     requirement = _core_scons_requirement()
     return {
         "mcugen": __version__,

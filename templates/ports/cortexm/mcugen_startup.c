@@ -49,7 +49,7 @@ __attribute__((section(".vectors"), used)) const mcugen_vector_table_t mcugen_ve
         MCUGEN_UNUSED,        /* 14 PendSV */
         mcugen_systick_handler, /* 15 SysTick: extends the counter to 64 bits */
     },
-    .irq = {[0 ... MCUGEN_SOC_IRQ_COUNT - 1] = MCUGEN_UNUSED},
+    .irq = {[0 ... MCUGEN_SOC_IRQ_COUNT - 1] = MCUGEN_UNUSED}, /* GNU C range designator */
 };
 
 void mcugen_reset_handler(void)
