@@ -11,16 +11,11 @@ from typing import Any, Callable
 import numpy as np
 
 from .bench_inputs import Inputs
-from .errors import McugenError
 from .ir import Graph, Tensor
 from .reference import TflmInterpreter
 
 _NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "float32": np.float32}
 COUNTER_NAMES = {0: "cycles", 1: "instructions"}
-
-
-class ModelMismatchError(McugenError):
-    """The board runs firmware generated from another model."""
 
 
 @dataclass
@@ -111,22 +106,14 @@ def _from_bytes(raw: list[bytes], tensors: list[Tensor]) -> list[np.ndarray]:
     return [np.frombuffer(r, dtype=_NP[t.dtype]).reshape(t.shape) for r, t in zip(raw, tensors)]
 
 
-def check_model(hello: Any, model_path: Path) -> str:
-    sha = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
-    board_sha = hello.model_sha256.hex() if isinstance(hello.model_sha256, bytes) else str(hello.model_sha256)
-    if board_sha != sha:
-        raise ModelMismatchError(
-            f"the board runs firmware for another model (its SHA-256 {board_sha[:12]}..., "
-            f"{Path(model_path).name} is {sha[:12]}...)", "generate, build and flash for this model first")
-    return sha
-
-
 def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
               progress: Callable[[int, int], None] | None = None) -> BenchReport:
     """Runs every input on the board and the reference. Ctrl-C stops early and
     returns the partial report marked interrupted, so the caller can still write it."""
+    # The client refuses firmware generated from another model when it knows the hash.
+    sha = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
+    client.model_sha256 = sha
     hello = client.hello()
-    sha = check_model(hello, model_path)
     in_tensors, out_tensors = graph.input_tensors(), graph.output_tensors()
     unit = COUNTER_NAMES.get(hello.counter_kind, str(hello.counter_kind))
     report = BenchReport(model=Path(model_path).name, model_sha256=sha, board=hello.board, build_id=hello.build_id,

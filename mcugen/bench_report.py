@@ -64,7 +64,7 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
     lines = [
         f"# {report.model} on {report.board}",
         "",
-        "Partial report: the run was interrupted." if report.interrupted else "",
+        *(["**Partial report: the run was interrupted.**", ""] if report.interrupted else []),
         f"Firmware `{report.build_id}`, model SHA-256 `{report.model_sha256}`, arena {report.arena_bytes:,} B.",
         "",
         "| | value |",
@@ -80,7 +80,7 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
         lines.append(f"| top-1 accuracy | {report.accuracy:.1%} ({sum(int(a == b) for a, b in zip(report.labels, report.predictions))}"
                      f"/{len(report.labels)}) |")
     if report.faults:
-        lines.append(f"| link faults recovered | {', '.join(f'{k} {v}' for k, v in sorted(report.faults.items()))} |")
+        lines.append(f"| serial link | {', '.join(f'{k} {v}' for k, v in sorted(report.faults.items()))} |")
     lines.append("")
     for note in report.notes:
         lines.append(f"- {note}")
@@ -89,7 +89,7 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
     lines.append("")
     for plot in plots:
         lines.append(f"![{plot}]({plot})")
-    return "\n".join(line for line in lines if line is not None) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def write_report(report: BenchReport, out_dir: Path) -> Path:

@@ -137,9 +137,9 @@ def first_error(log: str) -> str | None:
 
 
 def run_pio(project_dir: Path, env_name: str, home: PlatformioHome, *, verbose: bool = False,
-            jobs: int | None = None) -> str:
+            jobs: int | None = None, extra: tuple[str, ...] = ()) -> str:
     """`pio run` for one environment; returns the log. Raises BuildError with the first error."""
-    args = ["run", "-d", str(project_dir), "-e", env_name]
+    args = ["run", "-d", str(project_dir), "-e", env_name, *extra]
     if verbose:
         args.append("-v")
     if jobs:
@@ -274,3 +274,11 @@ def build_project(project_dir: str | Path, *, pio_home: str | Path | None = None
     binary = build_dir / "firmware.bin"
     return BuildReport(project_dir, meta["board"], elf, binary if binary.is_file() else None, regions, weights,
                        arena, seconds, project_dir / ".pio" / BUILD_LOG, sections)
+
+
+def upload_project(project_dir: str | Path, *, port: str | None = None, pio_home: str | Path | None = None) -> str:
+    """`pio run -t upload` with the board's upload method; returns PlatformIO's log."""
+    project_dir = Path(project_dir).resolve()
+    meta = read_metadata(project_dir)
+    extra = ("-t", "upload") + (("--upload-port", port) if port else ())
+    return run_pio(project_dir, meta["env"], prepare(pio_home), extra=extra)

@@ -125,17 +125,166 @@ def generate(model: str, board_id: str, out_dir: str) -> None:
     """Compile MODEL ahead of time to C and write a project for BOARD."""
     from .generate import HOST_TARGET, generate_host_project
 
-    if board_id != HOST_TARGET:
-        from .boards import get_board
+    if board_id == HOST_TARGET:
+        result = generate_host_project(model, out_dir)
+        module = result.module
+        click.echo(f"wrote {out_dir}/: {len(result.files)} files; {len(module.layers)} layers, arena "
+                   f"{module.arena_bytes:,} B, constants {module.weights_bytes:,} B")
+        click.echo(f"build it with: make -C {out_dir}")
+        return
+    from .boards import get_board
+    from .firmware import generate_firmware_project
 
-        get_board(board_id)
-        raise McugenError(f"firmware projects for board '{board_id}' are not implemented yet",
-                          "use --board host for the portable C model module")
-    result = generate_host_project(model, out_dir)
-    module = result.module
-    click.echo(f"wrote {out_dir}/: {len(result.files)} files; {len(module.layers)} layers, arena "
-               f"{module.arena_bytes:,} B, constants {module.weights_bytes:,} B")
-    click.echo(f"build it with: make -C {out_dir}")
+    board = get_board(board_id)
+    fw = generate_firmware_project(model, board, out_dir)
+    module = fw.model.module
+    click.echo(f"wrote {out_dir}/: PlatformIO project for {board.id} ({board.name}); {len(module.layers)} layers, "
+               f"arena {module.arena_bytes:,} B, constants {module.weights_bytes:,} B; firmware {fw.build_id}")
+    click.echo(f"next: mcugen build {out_dir}")
+
+
+@main.command()
+@click.argument("project", default="firmware_out", type=click.Path(file_okay=False, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the memory report as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Show PlatformIO's output.")
+def build(project: str, as_json: bool, verbose: bool) -> None:
+    """Build PROJECT with PlatformIO and report flash and RAM per region against the board."""
+    from .build import build_project
+    from .render import print_build
+
+    report = build_project(project, verbose=verbose)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        print_build(_console(), report)
+
+
+@main.command()
+@click.argument("project", default="firmware_out", type=click.Path(file_okay=False, path_type=str))
+@click.option("--port", help="Upload port (default: PlatformIO's detection).")
+def flash(project: str, port: str | None) -> None:
+    """Upload PROJECT's firmware to the board with PlatformIO (`pio run -t upload`)."""
+    from .boards import get_board
+    from .build import upload_project
+    from .firmware import read_metadata
+
+    board = get_board(read_metadata(project)["board"])
+    if board.emulated:
+        raise McugenError(f"{board.id} is an emulated board: there is nothing to flash",
+                          f"run it with: mcugen emulate {project}, or mcugen bench --emulate {project}")
+    upload_project(project, port=port)
+    click.echo(f"flashed {project} to {board.id}")
+
+
+def _built_elf(project: str) -> tuple[Any, Any]:
+    """The board and ELF of a generated project, building it first if needed."""
+    from pathlib import Path
+
+    from .boards import get_board
+    from .build import build_project
+    from .firmware import read_metadata
+
+    meta = read_metadata(project)
+    board = get_board(meta["board"])
+    if not board.emulated:
+        raise McugenError(f"{board.id} is a real board, not an emulated one",
+                          f"flash it with: mcugen flash {project}, then bench with --port")
+    elf = Path(project) / ".pio" / "build" / meta["env"] / "firmware.elf"
+    if not elf.is_file():
+        click.echo(f"building {project} first ...", err=True)
+        elf = build_project(project).elf
+    return board, elf
+
+
+@main.command()
+@click.argument("project", default="firmware_out", type=click.Path(file_okay=False, path_type=str))
+def emulate(project: str) -> None:
+    """Boot PROJECT's firmware in QEMU and keep it running until Ctrl-C."""
+    import time
+
+    from .emulator import Emulator
+
+    board, elf = _built_elf(project)
+    with Emulator(board, elf) as emu:
+        click.echo(f"{board.id} running in QEMU ({board.qemu['machine']}); serial port: {emu.url}")
+        click.echo(f"benchmark it with: mcugen bench --port {emu.url} --model MODEL --random 10")
+        click.echo("Ctrl-C stops it.")
+        try:
+            while True:
+                emu.check_alive()
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            click.echo("stopping QEMU")
+
+
+@main.command()
+@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The .tflite the firmware was generated from (checked against the board's hash).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Image folder with one subfolder per class (labels.txt gives the output order).")
+@click.option("--vectors", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A .npy file of inputs (repeatable).")
+@click.option("--random", "n_random", type=click.IntRange(min=1), help="Run N random inputs.")
+@click.option("--port", help="The board's serial port: a device path, socket://HOST:PORT or any pyserial URL.")
+@click.option("--emulate", "emulate_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Boot this generated project in QEMU, benchmark it, shut QEMU down.")
+@click.option("--baud", default=115200, show_default=True, help="Baud rate for a real serial port.")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for a reply before retrying.")
+@click.option("--pixel-range", type=click.Choice(["0-1", "0-255", "-1-1"]), default="0-1", show_default=True,
+              help="Real-valued range image pixels map to before quantization.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Write report.json, report.md and PNG plots here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--trace", is_flag=True, help="Log every frame on the serial link to stderr.")
+def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_random: int | None, port: str | None,
+          emulate_dir: str | None, baud: int, timeout: float, pixel_range: str, report_dir: str | None,
+          as_json: bool, trace: bool) -> None:
+    """Benchmark MODEL on a board over its serial port: latency, agreement with TFLite Micro, accuracy."""
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from .bench import run_bench
+    from .bench_inputs import generated_inputs, image_inputs, vector_inputs
+    from .bench_report import write_report
+    from .loader import load_model
+    from .render import print_bench, progress_bar
+    from .serial_link import open_link
+
+    if sum(x is not None and x != () for x in (data_dir, vectors, n_random)) != 1:
+        raise McugenError("give exactly one of --data DIR, --vectors FILE.npy or --random N")
+    if (port is None) == (emulate_dir is None):
+        raise McugenError("give exactly one of --port URL or --emulate PROJECT")
+    graph = load_model(model_path)
+    tensors = graph.input_tensors()
+    if data_dir is not None:
+        inputs = image_inputs(Path(data_dir), tensors, pixel_range)
+    elif vectors:
+        inputs = vector_inputs([Path(v) for v in vectors], tensors)
+    else:
+        inputs = generated_inputs(int(n_random or 0), tensors)
+
+    with ExitStack() as stack:
+        if emulate_dir is not None:
+            from .emulator import Emulator
+
+            board, elf = _built_elf(emulate_dir)
+            emu = stack.enter_context(Emulator(board, elf))
+            port = emu.url
+        client = stack.enter_context(open_link(port, baud=baud, timeout=timeout, model_path=Path(model_path),
+                                               trace=trace))
+        with progress_bar(_console(stderr=True), len(inputs.sets), enabled=not as_json) as advance:
+            report = run_bench(client, Path(model_path), graph, inputs, progress=advance)
+    if report_dir:
+        write_report(report, Path(report_dir))
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        print_bench(_console(), report, report_dir)
+    if report.interrupted:
+        fail(f"interrupted after {report.inputs} of {len(inputs.sets)} inputs"
+             + (f"; partial report in {report_dir}" if report_dir else ""), 130)
+    if report.bit_exact != report.inputs:
+        fail(f"{report.inputs - report.bit_exact} of {report.inputs} outputs differ from TFLite Micro", EXIT_VERDICT)
 
 
 @main.command()

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterator
+
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .analysis import EdgeTensor, ModelReport
 from .boards import Board
 from .fit import FitVerdict
 from .validate import ValidationReport
+
+# Link statistics that mean something went wrong (and was recovered from).
+FAULT_KEYS = ("retries", "timeouts", "crc_errors", "bad_crc_replies", "stale_replies", "resets")
+
+if TYPE_CHECKING:
+    from .bench import BenchReport
+    from .build import BuildReport
 
 
 def _kib(n: int) -> str:
@@ -118,3 +129,75 @@ def print_validation(console: Console, report: ValidationReport) -> None:
     console.print(f"arena {report.arena_bytes:,} B, constants {report.weights_bytes:,} B")
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]")
+
+
+def print_build(console: Console, report: "BuildReport") -> None:
+    t = Table(title=f"{report.board}: firmware memory ({report.seconds:.1f} s build)", title_justify="left",
+              show_edge=False)
+    for col in ("region", "kind", "used", "size", "used %", "free"):
+        t.add_column(col, justify="left" if col in ("region", "kind") else "right")
+    for r in report.regions:
+        colour = "red" if r.percent > 90 else "green"
+        t.add_row(r.name, r.kind, f"{r.used:,}", f"{r.size:,}", f"[{colour}]{r.percent:.1f}%[/{colour}]",
+                  f"{r.free:,}")
+    console.print(t)
+    weights = sum(w.size for w in report.weights)
+    regions = ", ".join(sorted({w.region or "?" for w in report.weights}))
+    console.print(f"model constants: {weights:,} B in {regions} (.rodata); arena: "
+                  + (f"{report.arena.size:,} B in {report.arena.region} (.bss)" if report.arena else "none"))
+    console.print(f"ELF: {report.elf}")
+
+
+@contextmanager
+def progress_bar(console: Console, total: int, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields the callback bench calls after each input."""
+    if not enabled:
+        yield lambda done, total: None
+        return
+    with Progress(TextColumn("benchmark"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task("bench", total=total)
+        yield lambda done, total: progress.update(task, completed=done)
+
+
+def print_bench(console: Console, report: "BenchReport", report_dir: str | None) -> None:
+    lat = report.latency.to_json()
+    unit = lat["unit"]
+    exact = report.bit_exact == report.inputs
+    t = Table(title=f"{report.model} on {report.board} (firmware {report.build_id})", title_justify="left",
+              show_header=False, show_edge=False)
+    t.add_column()
+    t.add_column()
+    mark = "[green]bit-exact[/green]" if exact else "[red]MISMATCH[/red]"
+    t.add_row("inputs", str(report.inputs) + (" (interrupted)" if report.interrupted else ""))
+    t.add_row("agreement with TFLite Micro", f"{report.bit_exact}/{report.inputs} {mark}, largest |difference| "
+              f"{report.max_abs_diff:g}")
+    t.add_row(f"latency ({unit})", f"min {lat['min']:,.0f}  median {lat['median']:,.0f}  p90 {lat['p90']:,.0f}  "
+              f"max {lat['max']:,.0f}")
+    t.add_row(f"latency at {report.latency.clock_hz / 1e6:g} MHz", f"median {lat['ms']['median']:.3f} ms")
+    if report.accuracy is not None:
+        correct = sum(int(a == b) for a, b in zip(report.labels, report.predictions))
+        t.add_row("top-1 accuracy", f"{report.accuracy:.1%} ({correct}/{len(report.labels)})")
+    t.add_row("arena", f"{report.arena_bytes:,} B")
+    faults = {k: v for k, v in report.faults.items() if v and k in FAULT_KEYS}
+    t.add_row("serial link", f"{report.faults.get('requests', 0)} requests; "
+              + (", ".join(f"{k} {v}" for k, v in sorted(faults.items())) + " recovered" if faults else "no faults"))
+    console.print(t)
+    matrix = report.confusion()
+    if matrix and report.class_names:
+        cm = Table(title="confusion matrix (rows: true class, columns: predicted on the board)",
+                   title_justify="left", show_edge=False)
+        cm.add_column("")
+        for name in report.class_names:
+            cm.add_column(name, justify="right")
+        for name, row in zip(report.class_names, matrix):
+            cm.add_row(name, *(str(v) for v in row))
+        console.print(cm)
+    if report.profile:
+        top = sorted(enumerate(report.profile), key=lambda x: -x[1][1])[:5]
+        total = sum(c for _, c in report.profile) or 1
+        console.print("slowest layers: " + ", ".join(f"{i} {op} {100 * c / total:.0f}%" for i, (op, c) in top))
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/dim]")
+    if report_dir:
+        console.print(f"report: {report_dir}/report.md, report.json, plots")

@@ -299,7 +299,7 @@ def test_reset_mid_run_is_detected_and_recovered(agent, reference, model_sha, wh
                 state["done"] = True
                 agent.restart()
 
-        client = AgentClient(port, timeout=0.3, trace=trace, model_sha256=model_sha)
+        client = AgentClient(port, timeout=0.3, invoke_timeout=1.0, trace=trace, model_sha256=model_sha)
         hello = client.hello()
         resets = 0
         for k in range(1, 6):
@@ -322,7 +322,8 @@ def test_board_that_keeps_resetting_is_reported(agent, model_sha):
             if str(event).startswith("-> INVOKE"):
                 agent.restart()
 
-        client = AgentClient(port, timeout=0.3, trace=trace, model_sha256=model_sha, max_resets=2)
+        client = AgentClient(port, timeout=0.3, invoke_timeout=1.0, trace=trace, model_sha256=model_sha,
+                             max_resets=2)
         hello = client.hello()
         with pytest.raises(BoardResetError, match="reset 3 times") as info:
             client.run_inference([bytes(t.nbytes) for t in hello.inputs])

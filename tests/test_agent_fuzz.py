@@ -296,7 +296,7 @@ def _malformed_request(rng: random.Random, seq: int) -> bytes:
         index = rng.randrange(2)
         size = IN_BYTES[index]
         offset = rng.choice([size, size + 1, rng.randint(size - 5, size), *big])
-        n = rng.randint(max(1, size - offset + 1) if offset <= size else 1, 1019) if offset <= size else rng.randint(1, 1019)
+        n = rng.randint(size - offset + 1, 1019) if offset <= size else rng.randint(1, 1019)
         return encode_frame(Command.SET_INPUT, seq, struct.pack("<BI", index, offset) + bytes(n))
     if choice == 6:  # output range
         index = rng.randrange(2)
