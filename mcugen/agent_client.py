@@ -337,6 +337,7 @@ class AgentClient:
                 self._stats.retries += 1
             if timed_out:
                 self._write(_IDLE_FILL)
+                self._trace("->", "idle fill", 0, len(_IDLE_FILL), "zero bytes before a retry")
             self._write(request)
             self._trace("->", name, seq, len(payload), f"try {attempt + 1}" if attempt else "")
             deadline = time.monotonic() + wait

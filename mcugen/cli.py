@@ -1,7 +1,8 @@
 """The `mcugen` command line: a thin layer over the library.
 
 Exit codes: 0 success; 1 the model cannot be deployed as asked (does not fit,
-unsupported ops); 2 bad input or a failed step; 130 interrupted.
+unsupported ops, outputs differ from the reference); 2 bad input or a failed
+step; 3 the board or its serial link failed; 4 a bug in mcugen; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def _console(stderr: bool = False) -> Console:
 
 
 def fail(message: str, code: int = 2) -> None:
-    _console(stderr=True).print(f"[red]mcugen: error:[/red] {message}", soft_wrap=True)
+    from rich.markup import escape
+
+    # Messages quote user input and TOML tables ("[firmware]"): never markup.
+    _console(stderr=True).print(f"[red]mcugen: error:[/red] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 
@@ -47,7 +51,7 @@ class McugenGroup(click.Group):
             if os.environ.get("MCUGEN_DEBUG"):
                 raise
             fail(f"internal error: {type(exc).__name__}: {exc} (rerun with MCUGEN_DEBUG=1 for the traceback "
-                 "and report it)", 3)
+                 "and report it)", 4)
 
 
 def _print_json(obj: Any) -> None:

@@ -69,7 +69,7 @@ class DType(enum.IntEnum):
 class AgentError(McugenError):
     """Talking to the benchmark agent on the board failed."""
 
-    exit_code = 3
+    exit_code = 3  # the board or the link failed: distinct from bad input for scripts
 
 
 class PortError(AgentError):
@@ -103,6 +103,8 @@ class BoardResetError(AgentError):
 
 class ModelMismatchError(AgentError):
     """The firmware on the board was generated from another model."""
+
+    exit_code = 2  # wrong input (model and firmware disagree), not a failing link
 
 
 # ---- frames ----

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -35,13 +36,13 @@ def _quant(t: EdgeTensor) -> str:
 
 
 def print_model_report(console: Console, report: ModelReport) -> None:
-    console.print(f"[bold]{report.model}[/bold]")
+    console.print(f"[bold]{escape(report.model)}[/bold]")
     io = Table(title="Inputs and outputs", title_justify="left", show_edge=False)
     for col in ("", "name", "dtype", "shape", "quantization"):
         io.add_column(col)
     for kind, tensors in (("input", report.inputs), ("output", report.outputs)):
         for t in tensors:
-            io.add_row(kind, t.name, t.dtype, "x".join(map(str, t.shape)), _quant(t))
+            io.add_row(kind, escape(t.name), t.dtype, "x".join(map(str, t.shape)), _quant(t))
     console.print(io)
 
     layers = Table(title="Layers (execution order)", title_justify="left", show_edge=False)
@@ -117,18 +118,18 @@ def print_boards(console: Console, boards: list[Board]) -> None:
 
 
 def print_validation(console: Console, report: ValidationReport) -> None:
-    t = Table(title=f"{report.model}: generated C vs TFLite Micro on {report.inputs} inputs", title_justify="left",
+    t = Table(title=escape(f"{report.model}: generated C vs TFLite Micro on {report.inputs} inputs"), title_justify="left",
               show_edge=False)
     for col in ("output", "bit-exact", "largest |difference|", "verdict"):
         t.add_column(col)
     for o in report.outputs:
         ok = o.bit_exact == report.inputs
         verdict = "[green]bit-exact[/green]" if ok else "[red]MISMATCH[/red]"
-        t.add_row(f"{o.index}: {o.name}", f"{o.bit_exact}/{report.inputs}", f"{o.max_abs_diff:g}", verdict)
+        t.add_row(f"{o.index}: {escape(o.name)}", f"{o.bit_exact}/{report.inputs}", f"{o.max_abs_diff:g}", verdict)
     console.print(t)
     console.print(f"arena {report.arena_bytes:,} B, constants {report.weights_bytes:,} B")
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
 
 
 def print_build(console: Console, report: "BuildReport") -> None:
@@ -164,7 +165,7 @@ def print_bench(console: Console, report: "BenchReport", report_dir: str | None)
     lat = report.latency.to_json()
     unit = lat["unit"]
     exact = report.bit_exact == report.inputs
-    t = Table(title=f"{report.model} on {report.board} (firmware {report.build_id})", title_justify="left",
+    t = Table(title=escape(f"{report.model} on {report.board} (firmware {report.build_id})"), title_justify="left",
               show_header=False, show_edge=False)
     t.add_column()
     t.add_column()
@@ -198,6 +199,6 @@ def print_bench(console: Console, report: "BenchReport", report_dir: str | None)
         total = sum(c for _, c in report.profile) or 1
         console.print("slowest layers: " + ", ".join(f"{i} {op} {100 * c / total:.0f}%" for i, (op, c) in top))
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {escape(note)}[/dim]")
     if report_dir:
         console.print(f"report: {report_dir}/report.md, report.json, plots")

@@ -1,0 +1,75 @@
+"""The main job as a user runs it, through the CLI: generate -> PlatformIO build -> QEMU -> bench,
+on both emulated boards, with every shared model that fits and the project's example."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mcugen.analysis import analyze_model
+from mcugen.boards import get_board
+from mcugen.fit import check_fit
+
+from conftest import EXAMPLE_MODEL, REPO, SHARED_VECTORS, VALID_MODELS, assert_clean_refusal, model_params, run_cli
+
+BOARDS = ["qemu-cm7", "qemu-stm32f405"]
+VECTORS = {
+    "person_detect": ["person_96x96_i8.npy", "no_person_96x96_i8.npy"],
+    "kws_ref_model": ["kws01_sample_i8.npy"],
+}
+
+
+def _fits(model, board_id) -> bool:
+    _, report = analyze_model(model, with_tflm=False)
+    return check_fit(report.weights_bytes, report.arena_bytes, get_board(board_id)).fits
+
+
+def _chain(model, board, tmp_path, *inputs):
+    project = tmp_path / "fw"
+    proc = run_cli("generate", model, "--board", board, "-o", project)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("build", project, "--json")
+    assert proc.returncode == 0, proc.stderr
+    build = json.loads(proc.stdout)
+    for region in build["regions"]:
+        assert region["used"] <= region["size"]
+    proc = run_cli("bench", "--model", model, "--emulate", project, "--json", "--report", tmp_path / "report",
+                   *inputs, timeout=600)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("board", BOARDS)
+def test_example_model_end_to_end(board, tmp_path):
+    report = _chain(EXAMPLE_MODEL, board, tmp_path, "--data", REPO / "examples" / "shapes" / "images")
+    assert report["inputs"] == 32 and report["bit_exact"] == 32
+    assert report["accuracy"] >= 0.9
+    assert report["median"] > 0 and report["latency"]["unit"] == "instructions"
+    assert len(report["profile"]) == 11
+    for name in ("report.json", "report.md", "latency.png", "profile.png", "confusion.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("path", model_params(VALID_MODELS))
+def test_shared_model_end_to_end(path, board, tmp_path):
+    if not _fits(path, board):
+        proc = run_cli("inspect", path, "--board", board, "--no-tflm")
+        assert_clean_refusal(proc, f"does not fit {board}", code=1)
+        return
+    vectors = [a for v in VECTORS.get(path.stem, []) for a in ("--vectors", str(SHARED_VECTORS / v))]
+    report = _chain(path, board, tmp_path, *(vectors or ["--random", "4"]))
+    assert report["inputs"] >= 1
+    assert report["bit_exact"] == report["inputs"], report
+    assert report["latency"]["min"] > 0
+
+
+def test_bench_refuses_firmware_for_another_model(tmp_path):
+    project = tmp_path / "fw"
+    assert run_cli("generate", EXAMPLE_MODEL, "-o", project).returncode == 0
+    assert run_cli("build", project).returncode == 0
+    other = REPO / "tests" / "models" / "ops" / "fc_37to11_bias_relu.tflite"
+    proc = run_cli("bench", "--model", other, "--emulate", project, "--random", "1")
+    assert_clean_refusal(proc, "another model")
