@@ -11,10 +11,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .bench_inputs import Inputs
-from .ir import Graph, Tensor
+from .ir import NUMPY_DTYPES, Graph, Tensor
 from .reference import TflmInterpreter
 
-_NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "float32": np.float32}
 COUNTER_NAMES = {0: "cycles", 1: "instructions"}
 
 
@@ -99,11 +98,11 @@ class BenchReport:
 
 
 def _to_bytes(arrays: list[np.ndarray], tensors: list[Tensor]) -> list[bytes]:
-    return [np.ascontiguousarray(a, dtype=_NP[t.dtype]).reshape(t.shape).tobytes() for a, t in zip(arrays, tensors)]
+    return [np.ascontiguousarray(a, dtype=NUMPY_DTYPES[t.dtype]).reshape(t.shape).tobytes() for a, t in zip(arrays, tensors)]
 
 
 def _from_bytes(raw: list[bytes], tensors: list[Tensor]) -> list[np.ndarray]:
-    return [np.frombuffer(r, dtype=_NP[t.dtype]).reshape(t.shape) for r, t in zip(raw, tensors)]
+    return [np.frombuffer(r, dtype=NUMPY_DTYPES[t.dtype]).reshape(t.shape) for r, t in zip(raw, tensors)]
 
 
 def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from .errors import McugenError
-from .ir import Tensor
+from .ir import NUMPY_DTYPES, Tensor
 from .validate import load_vectors, random_inputs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm"}
 # Real-valued range a pixel 0..255 maps to before quantization, by name.
 PIXEL_RANGES = {"0-1": (0.0, 1.0), "0-255": (0.0, 255.0), "-1-1": (-1.0, 1.0)}
-_NP = {"int8": np.int8, "uint8": np.uint8, "float32": np.float32}
 
 
 @dataclass
@@ -66,10 +65,10 @@ def quantize_image(path: Path, tensor: Tensor, pixel_range: str) -> np.ndarray:
         return real.astype(np.float32)
     if tensor.quant is None:
         raise McugenError(f"input {tensor.label()} is {tensor.dtype} without quantization parameters")
-    info = np.iinfo(_NP[tensor.dtype])
+    info = np.iinfo(NUMPY_DTYPES[tensor.dtype])
     scale, zp = tensor.quant.scale[0], tensor.quant.zero_point[0]
     q = np.round(real / np.float32(scale)) + zp
-    return np.clip(q, info.min, info.max).astype(_NP[tensor.dtype])
+    return np.clip(q, info.min, info.max).astype(NUMPY_DTYPES[tensor.dtype])
 
 
 def image_inputs(data_dir: Path, tensors: list[Tensor], pixel_range: str = "0-1") -> Inputs:

@@ -28,6 +28,23 @@ DTYPE_BYTES = {
 }
 
 
+# NumPy type of each IR dtype that carries data mcugen reads or writes.
+NUMPY_DTYPES = {
+    "float32": np.float32,
+    "float16": np.float16,
+    "float64": np.float64,
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "int16": np.int16,
+    "uint16": np.uint16,
+    "int32": np.int32,
+    "uint32": np.uint32,
+    "int64": np.int64,
+    "uint64": np.uint64,
+    "bool": np.bool_,
+}
+
+
 @dataclass(frozen=True)
 class Quantization:
     """Affine quantization: real = scale * (q - zero_point).

@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+from typing import ClassVar
 
 from .errors import McugenError
 
@@ -270,6 +271,23 @@ def _string(text: str) -> bytes:
     return bytes([len(raw)]) + raw
 
 
+class _FixedLayout:
+    """A payload of fixed-size fields only: one struct layout encodes and decodes it."""
+
+    LAYOUT: ClassVar[str]
+    WHAT: ClassVar[str]
+
+    def encode(self) -> bytes:
+        return struct.pack("<" + self.LAYOUT, *astuple(self))  # type: ignore[call-overload]
+
+    @classmethod
+    def decode(cls, payload: bytes):  # type: ignore[no-untyped-def]
+        r = _Reader(payload, cls.WHAT)
+        out = cls(*r.unpack(cls.LAYOUT))
+        r.end()
+        return out
+
+
 @dataclass(frozen=True)
 class TensorInfo:
     dtype: int
@@ -370,24 +388,17 @@ class SetInputRequest:
 
 
 @dataclass(frozen=True)
-class SetInputReply:
+class SetInputReply(_FixedLayout):
     index: int
     offset: int
     written: int
 
-    def encode(self) -> bytes:
-        return struct.pack("<BIH", self.index, self.offset, self.written)
-
-    @classmethod
-    def decode(cls, payload: bytes) -> "SetInputReply":
-        r = _Reader(payload, "SET_INPUT reply")
-        out = cls(*r.unpack("BIH"))
-        r.end()
-        return out
+    LAYOUT: ClassVar[str] = "BIH"
+    WHAT: ClassVar[str] = "SET_INPUT reply"
 
 
 @dataclass(frozen=True)
-class InvokeResult:
+class InvokeResult(_FixedLayout):
     """INVOKE's reply: the model's status, the counter delta of the whole
     invocation and the frames the agent handled since boot."""
 
@@ -395,32 +406,18 @@ class InvokeResult:
     count: int
     frames: int
 
-    def encode(self) -> bytes:
-        return struct.pack("<BQI", self.status, self.count, self.frames)
-
-    @classmethod
-    def decode(cls, payload: bytes) -> "InvokeResult":
-        r = _Reader(payload, "INVOKE reply")
-        out = cls(*r.unpack("BQI"))
-        r.end()
-        return out
+    LAYOUT: ClassVar[str] = "BQI"
+    WHAT: ClassVar[str] = "INVOKE reply"
 
 
 @dataclass(frozen=True)
-class GetOutputRequest:
+class GetOutputRequest(_FixedLayout):
     index: int
     offset: int
     max_bytes: int
 
-    def encode(self) -> bytes:
-        return struct.pack("<BIH", self.index, self.offset, self.max_bytes)
-
-    @classmethod
-    def decode(cls, payload: bytes) -> "GetOutputRequest":
-        r = _Reader(payload, "GET_OUTPUT")
-        out = cls(*r.unpack("BIH"))
-        r.end()
-        return out
+    LAYOUT: ClassVar[str] = "BIH"
+    WHAT: ClassVar[str] = "GET_OUTPUT"
 
 
 @dataclass(frozen=True)
@@ -440,18 +437,11 @@ class GetOutputReply:
 
 
 @dataclass(frozen=True)
-class ProfileRequest:
+class ProfileRequest(_FixedLayout):
     first: int
 
-    def encode(self) -> bytes:
-        return struct.pack("<H", self.first)
-
-    @classmethod
-    def decode(cls, payload: bytes) -> "ProfileRequest":
-        r = _Reader(payload, "PROFILE")
-        out = cls(*r.unpack("H"))
-        r.end()
-        return out
+    LAYOUT: ClassVar[str] = "H"
+    WHAT: ClassVar[str] = "PROFILE"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Iterator
 import serial
 
 from .agent_client import AgentClient, TraceEvent
-from .errors import McugenError
+from .protocol import PortError
 
 
 def _trace_to_stderr(event: TraceEvent) -> None:
@@ -27,7 +27,7 @@ def open_link(url: str, *, baud: int = 115200, timeout: float = 5.0, model_path:
     try:
         port = serial.serial_for_url(url, baudrate=baud, timeout=0.05, do_not_open=False)
     except (serial.SerialException, ValueError) as exc:
-        raise McugenError(f"cannot open serial port {url}: {exc}",
+        raise PortError(f"cannot open serial port {url}: {exc}",
                           "give a device such as /dev/ttyACM0, or socket://HOST:PORT for an emulated board") from None
     sha = hashlib.sha256(model_path.read_bytes()).hexdigest() if model_path else None
     try:

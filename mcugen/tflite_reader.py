@@ -15,7 +15,7 @@ import numpy as np
 import tflite
 
 from .errors import ModelError, UnsupportedModelError
-from .ir import Graph, Operator, Quantization, Tensor
+from .ir import NUMPY_DTYPES, Graph, Operator, Quantization, Tensor
 
 _FILE_IDENTIFIER = b"TFL3"
 
@@ -234,9 +234,9 @@ def _read_tensor(model: Any, ft: Any, index: int, raw: bytes) -> Tensor:
                 raise ModelError(f"tensor '{name or index}' buffer lies beyond the end of the file")
             payload = raw[start : start + size]
         if payload is not None:
-            if dtype not in _NUMPY_DTYPES:
+            if dtype not in NUMPY_DTYPES:
                 raise UnsupportedModelError(f"tensor '{name or index}' holds constant data of type {dtype}")
-            arr = np.frombuffer(payload, dtype=_NUMPY_DTYPES[dtype])
+            arr = np.frombuffer(payload, dtype=NUMPY_DTYPES[dtype])
             count = int(np.prod(shape)) if shape else 1
             if arr.size != count:
                 raise ModelError(
@@ -253,18 +253,3 @@ def _read_tensor(model: Any, ft: Any, index: int, raw: bytes) -> Tensor:
         is_variable=bool(ft.IsVariable()),
     )
 
-
-_NUMPY_DTYPES = {
-    "float32": np.float32,
-    "float16": np.float16,
-    "float64": np.float64,
-    "int8": np.int8,
-    "uint8": np.uint8,
-    "int16": np.int16,
-    "uint16": np.uint16,
-    "int32": np.int32,
-    "uint32": np.uint32,
-    "int64": np.int64,
-    "uint64": np.uint64,
-    "bool": np.bool_,
-}

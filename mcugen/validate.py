@@ -15,14 +15,13 @@ import numpy as np
 
 from .errors import McugenError
 from .generate import GeneratedModel, compile_model, host_files
-from .ir import Tensor
+from .ir import NUMPY_DTYPES, Tensor
 from .project import write_project
 from .reference import TflmInterpreter
 
 STRICT_CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror"]
 SANITIZE_CFLAGS = ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                    "-fno-omit-frame-pointer"]
-_NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32, "float32": np.float32}
 
 
 @dataclass
@@ -86,8 +85,8 @@ def random_inputs(tensors: list[Tensor], count: int, seed: int) -> list[list[np.
         one = []
         for t in tensors:
             if t.dtype in ("int8", "uint8", "int16"):
-                info = np.iinfo(_NP[t.dtype])
-                one.append(rng.integers(info.min, info.max + 1, size=t.shape, dtype=_NP[t.dtype]))
+                info = np.iinfo(NUMPY_DTYPES[t.dtype])
+                one.append(rng.integers(info.min, info.max + 1, size=t.shape, dtype=NUMPY_DTYPES[t.dtype]))
             elif t.dtype == "float32":
                 # the range the model's QUANTIZE maps onto int8, and a little beyond
                 q = t.quant
@@ -119,14 +118,25 @@ def load_vectors(paths: list[Path], tensors: list[Tensor]) -> tuple[list[list[np
         if arr.dtype == np.uint8 and t.dtype == "int8":
             arr = (arr.astype(np.int16) - 128).astype(np.int8)
             notes.append(f"{Path(path).name}: uint8 vector shifted by -128 to the int8 input")
-        if arr.dtype != _NP[t.dtype]:
+        if arr.dtype != NUMPY_DTYPES[t.dtype]:
             raise McugenError(f"{path} holds {arr.dtype} but input {t.label()} is {t.dtype}")
-        if arr.size % t.num_elements != 0:
-            raise McugenError(f"{path} has {arr.size} values; input {t.label()} takes {t.num_elements} "
-                              f"(shape {list(t.shape)})")
-        for row in arr.reshape(-1, t.num_elements):
-            sets.append([row.reshape(t.shape)])
+        sets.extend([row] for row in _split_batch(arr, t, path))
     return sets, notes
+
+
+def _split_batch(arr: np.ndarray, t: Tensor, path: Path) -> list[np.ndarray]:
+    """One input of exactly the tensor's shape (with or without its batch of 1), or a
+    batch of them stacked on the first axis. Anything else is refused, never reshaped."""
+    shape = tuple(t.shape)
+    item = shape[1:] if shape and shape[0] == 1 else shape
+    if arr.shape in (shape, item):
+        return [arr.reshape(shape)]
+    if arr.ndim == len(item) + 1 and arr.shape[1:] == item:
+        return [row.reshape(shape) for row in arr]
+    if arr.ndim == len(shape) + 1 and arr.shape[1:] == shape:
+        return [row for row in arr]
+    raise McugenError(f"{path} has shape {list(arr.shape)} but input {t.label()} is {list(shape)}",
+                      "save one input per file, or a batch stacked on the first axis")
 
 
 def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor]) -> list[list[np.ndarray]]:
@@ -143,7 +153,7 @@ def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor
         one = []
         for t in outputs:
             n = t.nbytes
-            one.append(np.frombuffer(raw[offset : offset + n], dtype=_NP[t.dtype]).reshape(t.shape))
+            one.append(np.frombuffer(raw[offset : offset + n], dtype=NUMPY_DTYPES[t.dtype]).reshape(t.shape))
             offset += n
         results.append(one)
     if offset != len(raw):
