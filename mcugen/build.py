@@ -28,7 +28,7 @@ from typing import Any
 
 from .errors import FitError, McugenError
 from .firmware import read_metadata
-from .platformio_offline import PlatformioHome, pio_command, prepare
+from .platformio_offline import PlatformioHome, pio_command, prepare, system_toolchain_present
 
 ARENA_SYMBOL = "mcugen_arena"
 BUILD_LOG = "mcugen-build.log"
@@ -160,6 +160,9 @@ def run_pio(project_dir: Path, env_name: str, home: PlatformioHome, *, verbose: 
         hint = f"full log: {log_path}"
         if error and error.startswith("memory region"):
             raise FitError(f"the firmware does not fit: {error}", hint)
+        if not system_toolchain_present():
+            hint = ("no arm-none-eabi-gcc on PATH, so PlatformIO had to fetch its toolchain from its registry; "
+                    "offline, apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi; " + hint)
         raise BuildError(f"build failed: {error or 'pio run exited with code %d' % proc.returncode}", hint)
     return log
 

@@ -162,14 +162,17 @@ def scons_package_version(scons_version: str, requirement: str) -> str:
     return lowest.group(0)
 
 
-def _toolchain() -> tuple[str, Path]:
-    """The system GCC's version and its bin/ folder; fails if newlib is missing."""
+def system_toolchain_present() -> bool:
+    return shutil.which(TOOLCHAIN_PREFIX + "gcc") is not None
+
+
+def _toolchain() -> tuple[str, Path] | None:
+    """The system GCC's version and its bin/ folder, or None without one: then no
+    stand-in is installed and PlatformIO fetches toolchain-gccarmnoneeabi from its
+    registry (online). A system GCC without newlib is an error: it would half work."""
     gcc = shutil.which(TOOLCHAIN_PREFIX + "gcc")
     if not gcc:
-        raise PlatformioError(
-            "arm-none-eabi-gcc not found on PATH",
-            "Debian/Ubuntu: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi; "
-            "elsewhere put the Arm GNU Toolchain's bin/ folder on PATH")
+        return None
     try:
         version = subprocess.run([gcc, "-dumpversion"], capture_output=True, text=True, timeout=30).stdout.strip()
         specs = subprocess.run([gcc, "-print-file-name=nano.specs"], capture_output=True, text=True,
@@ -295,8 +298,13 @@ def _check_toolchain_version(platform_dir: Path, gcc_version: str, package_versi
 
 def _wanted_state(platform_dir: Path) -> dict:
     scons_version, scons_path = _scons()
-    gcc_version, gcc_bin = _toolchain()
-    _check_toolchain_version(platform_dir, gcc_version, toolchain_package_version(gcc_version))
+    system = _toolchain()
+    toolchain = None
+    if system is not None:
+        gcc_version, gcc_bin = system
+        _check_toolchain_version(platform_dir, gcc_version, toolchain_package_version(gcc_version))
+        toolchain = {"version": gcc_version, "bin": str(gcc_bin),
+                     "package_version": toolchain_package_version(gcc_version)}
     requirement = _core_scons_requirement()
     return {
         "mcugen": __version__,
@@ -305,8 +313,7 @@ def _wanted_state(platform_dir: Path) -> dict:
         "scons": {"version": scons_version, "path": str(scons_path),
                   "package_version": scons_package_version(scons_version, requirement),
                   "requirement": requirement},
-        "toolchain": {"version": gcc_version, "bin": str(gcc_bin),
-                      "package_version": toolchain_package_version(gcc_version)},
+        "toolchain": toolchain,  # None: PlatformIO's registry provides it
         "platform": str(platform_dir),
     }
 
@@ -327,7 +334,10 @@ def _is_prepared(core_dir: Path, platform_dir: Path) -> bool:
         stamp.get("platform") == str(platform_dir),
         (core_dir / "packages" / SCONS_PACKAGE / "scons.py").is_file() or
         (core_dir / "packages" / SCONS_PACKAGE / ".piopm").is_file(),
-        (core_dir / "packages" / TOOLCHAIN_PACKAGE / "bin" / (TOOLCHAIN_PREFIX + "gcc")).exists(),
+        # A stand-in exactly when the system has a toolchain (installing one later re-prepares).
+        (stamp.get("toolchain") is not None) == system_toolchain_present(),
+        stamp.get("toolchain") is None
+        or (core_dir / "packages" / TOOLCHAIN_PACKAGE / "bin" / (TOOLCHAIN_PREFIX + "gcc")).exists(),
         (core_dir / "platforms" / f"{PLATFORM_NAME}.pio-link").is_file(),
         (platform_dir / "platform.json").is_file(),
     ]
@@ -368,6 +378,11 @@ def _prepare_locked(core_dir: Path, platform_dir: Path) -> None:
     )
 
     tc = state["toolchain"]
+    stand_in = core_dir / "packages" / TOOLCHAIN_PACKAGE
+    if tc is None:
+        if _is_ours(stand_in):  # it links to a toolchain that is gone
+            shutil.rmtree(stand_in)
+        return _link_platform(core_dir, platform_dir, state)
     toolchain = _install_package(
         core_dir, TOOLCHAIN_PACKAGE, tc["package_version"],
         f"the system's arm-none-eabi-gcc {tc['version']} ({tc['bin']}), linked by mcugen for offline builds",
@@ -383,7 +398,10 @@ def _prepare_locked(core_dir: Path, platform_dir: Path) -> None:
                 link = bin_dir / target.name
                 link.unlink(missing_ok=True)
                 link.symlink_to(target)
+    _link_platform(core_dir, platform_dir, state)
 
+
+def _link_platform(core_dir: Path, platform_dir: Path, state: dict) -> None:
     # The dev-platform as a live link: edits to the shipped folder need no reinstall.
     link = core_dir / "platforms" / f"{PLATFORM_NAME}.pio-link"
     link.unlink(missing_ok=True)

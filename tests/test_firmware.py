@@ -304,6 +304,7 @@ __attribute__((noinline)) static void spin(uint32_t n)
 
 void mcugen_agent_run(void)
 {
+    mcugen_board_init(); /* like the real agent: main() leaves bringing the board up to it */
     mcugen_board_write((const uint8_t *)"ready\r\n", 7);
     for (;;) {
         uint8_t c = mcugen_board_read_byte();
@@ -385,3 +386,21 @@ def test_build_failure_is_one_line_with_the_first_error(tmp_path, pio_home):
     line = info.value.one_line()
     assert "\n" not in line and "src/main.c:" in line and "error" not in line.split(":", 1)[0]
     assert (project / ".pio" / "mcugen-build.log").is_file()
+
+
+def test_without_a_system_toolchain_platformio_fetches_its_own(tmp_path, monkeypatch):
+    """No arm-none-eabi-gcc on PATH: no stand-in package, so PlatformIO fetches the
+    toolchain from its registry (online); installing one later re-prepares the folder."""
+    import mcugen.platformio_offline as offline
+
+    core = tmp_path / "pio"
+    monkeypatch.setattr(offline, "_toolchain", lambda: None)
+    monkeypatch.setattr(offline, "system_toolchain_present", lambda: False)
+    home = offline.prepare(core)
+    stamp = json.loads((core / offline.STAMP).read_text())
+    assert stamp["toolchain"] is None
+    assert not (core / "packages" / offline.TOOLCHAIN_PACKAGE).exists()
+    assert (core / "platforms" / f"{offline.PLATFORM_NAME}.pio-link").is_file()
+    assert offline._is_prepared(core, home.platform_dir)
+    monkeypatch.setattr(offline, "system_toolchain_present", lambda: True)
+    assert not offline._is_prepared(core, home.platform_dir)

@@ -17,90 +17,42 @@ Three sources of models, TFLite Micro the oracle for all:
 
 from __future__ import annotations
 
-import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import flatbuffers
 import numpy as np
 import pytest
-import tflite
 
-from mcugen.codegen.lowering import LOWERINGS, UnsupportedOpError
+from mcugen.codegen.lowering import UnsupportedOpError
 from mcugen.generate import compile_model
-from mcugen.loader import load_model
 from mcugen.validate import validate_model
 
 from conftest import shared_model
+from op_cases import compile_or_skip, manifest_cases
+from tflite_writer import Tensor as T
+from tflite_writer import write_op_model
 
-REPO = Path(__file__).resolve().parents[1]
-OPS_DIR = REPO / "tests" / "models" / "ops"
-MANIFEST = OPS_DIR / "MANIFEST.json"
 FAMILY_OPS = {"ADD", "MUL", "PAD", "PADV2", "CONCATENATION", "STRIDED_SLICE", "TRANSPOSE",
               "RESIZE_NEAREST_NEIGHBOR", "QUANTIZE", "DEQUANTIZE"}
 N_RANDOM = 20
-
-
-def _missing_lowerings(model: Path) -> set[str]:
-    from mcugen.codegen import ops  # noqa: F401  (registers the lowerings)
-
-    return {op.op for op in load_model(model).operators} - set(LOWERINGS)
 
 
 # --------------------------------------------------------------------------
 # Per-op models from the manifest
 # --------------------------------------------------------------------------
 
-def manifest_cases() -> list:
-    if not MANIFEST.is_file():
-        reason = f"{MANIFEST} not found (run tests/make_op_models.py)"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
-    cases = json.loads(MANIFEST.read_text())["cases"]
-    params = [pytest.param(OPS_DIR / c["file"], id=c["name"]) for c in cases if FAMILY_OPS & set(c["ops"])]
-    if not params:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="MANIFEST.json lists no model using these ops"))]
-    return params
-
-
-@pytest.mark.parametrize("model", manifest_cases())
+@pytest.mark.parametrize("model", manifest_cases(FAMILY_OPS))
 def test_op_model_bit_exact(model: Path) -> None:
-    if not model.is_file():
-        pytest.skip(f"{model.name} is listed in MANIFEST.json but missing")
-    missing = _missing_lowerings(model)
-    if missing:
-        pytest.skip(f"{model.name} also needs kernels mcugen lacks so far: {', '.join(sorted(missing))}")
-    report = validate_model(model, n_random=N_RANDOM, sanitize=True)
+    generated = compile_or_skip(model, FAMILY_OPS)
+    report = validate_model(model, n_random=N_RANDOM, sanitize=True, model=generated)
     assert report.bit_exact == report.inputs, report.to_json()
 
 
 # --------------------------------------------------------------------------
-# A minimal single-operator TFLite flatbuffer writer
+# Single-operator models
 # --------------------------------------------------------------------------
-
-TENSOR_TYPES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "int8": 9}
-NUMPY = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64, "int8": np.int8}
-OPS = {  # builtin code, options table name (None: no options)
-    "ADD": (0, "AddOptions"), "MUL": (18, "MulOptions"), "PAD": (34, "PadOptions"),
-    "PADV2": (60, "PadV2Options"), "CONCATENATION": (2, "ConcatenationOptions"),
-    "STRIDED_SLICE": (45, "StridedSliceOptions"), "TRANSPOSE": (39, "TransposeOptions"),
-    "RESIZE_NEAREST_NEIGHBOR": (97, "ResizeNearestNeighborOptions"), "QUANTIZE": (114, "QuantizeOptions"),
-    "DEQUANTIZE": (6, "DequantizeOptions"),
-}
-ACTIVATION = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3, "TANH": 4}
-
-
-@dataclass
-class T:
-    """One tensor: shape, type, optional per-tensor quantization, optional constant data."""
-
-    shape: tuple[int, ...]
-    dtype: str = "int8"
-    scale: float | None = None
-    zero_point: int = 0
-    data: Any = None
-
 
 @dataclass
 class Case:
@@ -108,106 +60,13 @@ class Case:
     op: str
     inputs: list[T]
     output: T
-    options: dict[str, Any] = field(default_factory=dict)  # option field (schema CamelCase) -> value
+    options: dict[str, Any] = field(default_factory=dict)  # schema option field (snake_case) -> value
     vectors: list[float] | None = None  # extra float32 input values (a single float input)
 
 
-def _bytes_vector(b: flatbuffers.Builder, payload: bytes) -> int:
-    b.StartVector(1, len(payload), 16)  # 16-aligned, so int32 constants are read aligned
-    b.head -= len(payload)
-    b.Bytes[b.head : b.head + len(payload)] = payload
-    b.vectorNumElems = len(payload)
-    return b.EndVector()
-
-
-def _vector(b: flatbuffers.Builder, values: list[int], dtype: Any) -> int:
-    return b.CreateNumpyVector(np.asarray(values, dtype=dtype))
-
-
-def _offsets(b: flatbuffers.Builder, offsets: list[int]) -> int:
-    b.StartVector(4, len(offsets), 4)
-    for off in reversed(offsets):
-        b.PrependUOffsetTRelative(off)
-    return b.EndVector()
-
-
-def _tensor(b: flatbuffers.Builder, t: T, index: int, buffer: int) -> int:
-    name = b.CreateString(f"t{index}")
-    shape = _vector(b, list(t.shape), np.int32)
-    quant = None
-    if t.scale is not None:
-        scale, zp = _vector(b, [t.scale], np.float32), _vector(b, [t.zero_point], np.int64)
-        tflite.QuantizationParametersStart(b)
-        tflite.QuantizationParametersAddScale(b, scale)
-        tflite.QuantizationParametersAddZeroPoint(b, zp)
-        quant = tflite.QuantizationParametersEnd(b)
-    tflite.TensorStart(b)
-    tflite.TensorAddShape(b, shape)
-    tflite.TensorAddType(b, TENSOR_TYPES[t.dtype])
-    tflite.TensorAddBuffer(b, buffer)
-    tflite.TensorAddName(b, name)
-    if quant is not None:
-        tflite.TensorAddQuantization(b, quant)
-    return tflite.TensorEnd(b)
-
-
-def _options(b: flatbuffers.Builder, table: str, options: dict[str, Any]) -> int:
-    getattr(tflite, f"{table}Start")(b)
-    for key, value in options.items():
-        getattr(tflite, f"{table}Add{key}")(b, value)
-    return getattr(tflite, f"{table}End")(b)
-
-
 def write_model(path: Path, case: Case) -> Path:
-    b = flatbuffers.Builder(1024)
-    tensors = case.inputs + [case.output]
-    buffers = [_bytes_vector(b, np.asarray(t.data, dtype=NUMPY[t.dtype]).tobytes()) if t.data is not None else None
-               for t in tensors]
-    buffer_tables = []
-    for data in [None] + buffers:  # buffer 0 is the empty sentinel
-        tflite.BufferStart(b)
-        if data is not None:
-            tflite.BufferAddData(b, data)
-        buffer_tables.append(tflite.BufferEnd(b))
-    buffer_ids = [i + 1 if data is not None else 0 for i, data in enumerate(buffers)]
-    # every tensor gets its own buffer slot number; empty ones point at 0
-    tensor_tables = [_tensor(b, t, i, buffer_ids[i]) for i, t in enumerate(tensors)]
-    code, table = OPS[case.op]
-    options = _options(b, table, case.options)
-    op_inputs = _vector(b, list(range(len(case.inputs))), np.int32)
-    op_outputs = _vector(b, [len(case.inputs)], np.int32)
-    tflite.OperatorStart(b)
-    tflite.OperatorAddOpcodeIndex(b, 0)
-    tflite.OperatorAddInputs(b, op_inputs)
-    tflite.OperatorAddOutputs(b, op_outputs)
-    tflite.OperatorAddBuiltinOptionsType(b, getattr(tflite.BuiltinOptions, table))
-    tflite.OperatorAddBuiltinOptions(b, options)
-    operator = tflite.OperatorEnd(b)
-    graph_inputs = _vector(b, [i for i, t in enumerate(case.inputs) if t.data is None], np.int32)
-    graph_outputs = _vector(b, [len(case.inputs)], np.int32)
-    tensors_vec, operators_vec = _offsets(b, tensor_tables), _offsets(b, [operator])
-    tflite.SubGraphStart(b)
-    tflite.SubGraphAddTensors(b, tensors_vec)
-    tflite.SubGraphAddInputs(b, graph_inputs)
-    tflite.SubGraphAddOutputs(b, graph_outputs)
-    tflite.SubGraphAddOperators(b, operators_vec)
-    subgraph = tflite.SubGraphEnd(b)
-    tflite.OperatorCodeStart(b)
-    tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
-    tflite.OperatorCodeAddBuiltinCode(b, code)
-    tflite.OperatorCodeAddVersion(b, 1)
-    opcode = tflite.OperatorCodeEnd(b)
-    opcodes, subgraphs, buffers_vec = _offsets(b, [opcode]), _offsets(b, [subgraph]), _offsets(b, buffer_tables)
-    description = b.CreateString("mcugen test_kernels_elementwise_layout")
-    tflite.ModelStart(b)
-    tflite.ModelAddVersion(b, 3)
-    tflite.ModelAddOperatorCodes(b, opcodes)
-    tflite.ModelAddSubgraphs(b, subgraphs)
-    tflite.ModelAddDescription(b, description)
-    tflite.ModelAddBuffers(b, buffers_vec)
-    b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
-    path.write_bytes(bytes(b.Output()))
-    return path
+    return write_op_model(path, case.op, case.inputs, [case.output], case.options,
+                          description="mcugen test_kernels_elementwise_layout")
 
 
 # --------------------------------------------------------------------------
@@ -226,8 +85,8 @@ def _i32(values: list[int]) -> T:
     return T((len(values),), "int32", data=np.array(values, dtype=np.int32))
 
 
-def _act(name: str) -> dict[str, int]:
-    return {"FusedActivationFunction": ACTIVATION[name]}
+def _act(name: str) -> dict[str, str]:
+    return {"fused_activation_function": name}
 
 
 def _binary(name: str, op: str, a: T, b: T, out_shape: tuple[int, ...], out_scale: float, out_zp: int,
@@ -237,9 +96,9 @@ def _binary(name: str, op: str, a: T, b: T, out_shape: tuple[int, ...], out_scal
 
 def _slice(name: str, shape: tuple[int, ...], out_shape: tuple[int, ...], begin: list[int], end: list[int],
            strides: list[int], **masks: int) -> Case:
-    options = {"BeginMask": masks.get("begin_mask", 0), "EndMask": masks.get("end_mask", 0),
-               "ShrinkAxisMask": masks.get("shrink", 0), "EllipsisMask": masks.get("ellipsis", 0),
-               "NewAxisMask": masks.get("new_axis", 0)}
+    options = {"begin_mask": masks.get("begin_mask", 0), "end_mask": masks.get("end_mask", 0),
+               "shrink_axis_mask": masks.get("shrink", 0), "ellipsis_mask": masks.get("ellipsis", 0),
+               "new_axis_mask": masks.get("new_axis", 0)}
     return Case(name, "STRIDED_SLICE", [T(shape, "int8", 0.05, 3), _i32(begin), _i32(end), _i32(strides)],
                 T(out_shape, "int8", 0.05, 3), options)
 
@@ -247,7 +106,7 @@ def _slice(name: str, shape: tuple[int, ...], out_shape: tuple[int, ...], begin:
 def _resize(name: str, shape: tuple[int, ...], size: tuple[int, int], align: bool, half: bool) -> Case:
     out = (shape[0], size[0], size[1], shape[3])
     return Case(name, "RESIZE_NEAREST_NEIGHBOR", [T(shape, "int8", 0.1, -4), _i32(list(size))],
-                T(out, "int8", 0.1, -4), {"AlignCorners": align, "HalfPixelCenters": half})
+                T(out, "int8", 0.1, -4), {"align_corners": align, "half_pixel_centers": half})
 
 
 def _pad(name: str, shape: tuple[int, ...], pads: list[tuple[int, int]], value: int | None = None) -> Case:
@@ -265,7 +124,7 @@ def _concat(name: str, shapes: list[tuple[int, ...]], axis: int, const: int | No
     rank = len(shapes[0])
     ax = axis % rank
     out = tuple(sum(s[ax] for s in shapes) if d == ax else shapes[0][d] for d in range(rank))
-    return Case(name, "CONCATENATION", inputs, T(out, "int8", 0.07, 9), {"Axis": axis})
+    return Case(name, "CONCATENATION", inputs, T(out, "int8", 0.07, 9), {"axis": axis})
 
 
 def _transpose(name: str, shape: tuple[int, ...], perm: list[int]) -> Case:
@@ -397,8 +256,6 @@ def test_real_model_bit_exact(name: str) -> None:
     model = shared_model(name)
     if not model.is_file():
         pytest.skip(f"{model} not found in ../shared")
-    missing = _missing_lowerings(model)
-    if missing:
-        pytest.skip(f"{name} also needs kernels mcugen lacks so far: {', '.join(sorted(missing))}")
-    report = validate_model(model, n_random=N_RANDOM, sanitize=True)
+    generated = compile_or_skip(model, FAMILY_OPS)
+    report = validate_model(model, n_random=N_RANDOM, sanitize=True, model=generated)
     assert report.bit_exact == report.inputs, report.to_json()

@@ -17,11 +17,9 @@ sparse maxima) that random inputs rarely produce.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import flatbuffers
 import numpy as np
 import pytest
 
@@ -33,9 +31,9 @@ from mcugen.planner import plan_memory
 from mcugen.tflite_reader import read_tflite
 from mcugen.validate import validate_model
 
-REPO = Path(__file__).resolve().parents[1]
-OPS_DIR = REPO / "tests" / "models" / "ops"
-MANIFEST = OPS_DIR / "MANIFEST.json"
+from op_cases import compile_or_skip, manifest_cases
+from tflite_writer import Tensor, write_op_model
+
 MY_OPS = {"AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN", "SOFTMAX", "LOGISTIC", "HARD_SWISH"}
 N_RANDOM = 20
 
@@ -72,175 +70,34 @@ def assert_bit_exact(model: Path, tmp_path: Path, generated: GeneratedModel | No
 # Per-op models from the manifest
 # --------------------------------------------------------------------------
 
-def manifest_cases() -> list:
-    if not MANIFEST.is_file():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{MANIFEST} not found (run tests/make_op_models.py)"))]
-    cases = json.loads(MANIFEST.read_text())["cases"]
-    params = [pytest.param(OPS_DIR / c["file"], id=c["name"]) for c in cases if MY_OPS & set(c["ops"])]
-    if not params:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"MANIFEST.json lists none of {sorted(MY_OPS)}"))]
-    return params
-
-
-@pytest.mark.parametrize("model", manifest_cases())
+@pytest.mark.parametrize("model", manifest_cases(MY_OPS))
 def test_op_model_bit_exact(model: Path, tmp_path: Path) -> None:
-    if not model.is_file():
-        pytest.skip(f"{model.name} is listed in MANIFEST.json but missing")
-    try:
-        generated = compile_model(model)
-    except UnsupportedOpError as exc:
-        if exc.op.op not in MY_OPS:
-            pytest.skip(f"{model.name} also needs a kernel mcugen lacks: {exc}")
-        raise
-    assert_bit_exact(model, tmp_path, generated)
+    assert_bit_exact(model, tmp_path, compile_or_skip(model, MY_OPS))
 
 
 # --------------------------------------------------------------------------
-# A minimal one-operator TFLite flatbuffer writer (schema.fbs slots in comments)
+# One-operator models
 # --------------------------------------------------------------------------
-
-INT8, INT16, INT32 = 9, 7, 2  # TensorType
-OPCODES = {"AVERAGE_POOL_2D": 1, "MAX_POOL_2D": 17, "MEAN": 40, "SOFTMAX": 25, "LOGISTIC": 14, "HARD_SWISH": 117}
-POOL2D_OPTIONS, SOFTMAX_OPTIONS, REDUCER_OPTIONS = 5, 9, 27  # BuiltinOptions union tags
-PADDING = {"SAME": 0, "VALID": 1}
-ACTIVATION = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3, "TANH": 4}
-
-
-@dataclass
-class T:
-    """A tensor: shape, quantization, type, and constant contents if any."""
-
-    shape: tuple[int, ...]
-    scale: float = 1.0
-    zero_point: int = 0
-    dtype: int = INT8
-    data: bytes | None = None
-    quantized: bool = True
-
 
 @dataclass
 class Op:
     op: str
-    inputs: list[T]
-    output: T
-    options: dict = field(default_factory=dict)
-
-
-def _int_vector(b: flatbuffers.Builder, values: list[int], width: int = 4) -> int:
-    b.StartVector(width, len(values), width)
-    for v in reversed(values):
-        (b.PrependInt32 if width == 4 else b.PrependInt64)(int(v))
-    return b.EndVector()
-
-
-def _offset_vector(b: flatbuffers.Builder, offsets: list[int]) -> int:
-    b.StartVector(4, len(offsets), 4)
-    for o in reversed(offsets):
-        b.PrependUOffsetTRelative(o)
-    return b.EndVector()
-
-
-def _tensor(b: flatbuffers.Builder, t: T, buffer: int, name: str) -> int:
-    quant = None
-    if t.quantized:
-        b.StartVector(4, 1, 4)
-        b.PrependFloat32(float(t.scale))
-        scales = b.EndVector()
-        zps = _int_vector(b, [t.zero_point], width=8)
-        b.StartObject(7)  # QuantizationParameters: min, max, scale, zero_point, ...
-        b.PrependUOffsetTRelativeSlot(2, scales, 0)
-        b.PrependUOffsetTRelativeSlot(3, zps, 0)
-        quant = b.EndObject()
-    shape = _int_vector(b, list(t.shape))
-    label = b.CreateString(name)
-    b.StartObject(5)  # Tensor: shape, type, buffer, name, quantization
-    b.PrependUOffsetTRelativeSlot(0, shape, 0)
-    b.PrependInt8Slot(1, t.dtype, 0)
-    b.PrependUint32Slot(2, buffer, 0)
-    b.PrependUOffsetTRelativeSlot(3, label, 0)
-    if quant is not None:
-        b.PrependUOffsetTRelativeSlot(4, quant, 0)
-    return b.EndObject()
-
-
-def _options(b: flatbuffers.Builder, spec: Op) -> tuple[int, int | None]:
-    o = spec.options
-    if spec.op in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        b.StartObject(6)  # padding, stride_w, stride_h, filter_width, filter_height, fused_activation_function
-        b.PrependInt8Slot(0, PADDING[o["padding"]], 0)
-        b.PrependInt32Slot(1, o["stride"][1], 0)
-        b.PrependInt32Slot(2, o["stride"][0], 0)
-        b.PrependInt32Slot(3, o["filter"][1], 0)
-        b.PrependInt32Slot(4, o["filter"][0], 0)
-        b.PrependInt8Slot(5, ACTIVATION[o.get("activation", "NONE")], 0)
-        return POOL2D_OPTIONS, b.EndObject()
-    if spec.op == "MEAN":
-        b.StartObject(1)  # keep_dims
-        b.PrependBoolSlot(0, o["keep_dims"], False)
-        return REDUCER_OPTIONS, b.EndObject()
-    if spec.op == "SOFTMAX":
-        b.StartObject(1)  # beta
-        b.PrependFloat32Slot(0, o.get("beta", 1.0), 0.0)
-        return SOFTMAX_OPTIONS, b.EndObject()
-    return 0, None
+    inputs: list[Tensor]
+    output: Tensor
+    options: dict | None = None  # None: no options table
 
 
 def write_model(path: Path, spec: Op) -> Path:
-    b = flatbuffers.Builder(1024)
-    tensors = spec.inputs + [spec.output]
-    blobs: list[bytes | None] = [None]  # buffer 0 is the empty sentinel
-    buffer_of = {}
-    for i, t in enumerate(tensors):
-        if t.data is not None:
-            buffer_of[i] = len(blobs)
-            blobs.append(t.data)
-    buffers = []
-    for blob in blobs:
-        data = b.CreateByteVector(blob) if blob is not None else None
-        b.StartObject(1)
-        if data is not None:
-            b.PrependUOffsetTRelativeSlot(0, data, 0)
-        buffers.append(b.EndObject())
-    tensor_offsets = [_tensor(b, t, buffer_of.get(i, 0), f"t{i}") for i, t in enumerate(tensors)]
-    options_type, options = _options(b, spec)
-    op_inputs = _int_vector(b, list(range(len(spec.inputs))))
-    op_outputs = _int_vector(b, [len(spec.inputs)])
-    b.StartObject(5)  # Operator: opcode_index, inputs, outputs, builtin_options_type, builtin_options
-    b.PrependUint32Slot(0, 0, 0)
-    b.PrependUOffsetTRelativeSlot(1, op_inputs, 0)
-    b.PrependUOffsetTRelativeSlot(2, op_outputs, 0)
-    if options is not None:
-        b.PrependUint8Slot(3, options_type, 0)
-        b.PrependUOffsetTRelativeSlot(4, options, 0)
-    operator = b.EndObject()
-    sg_tensors = _offset_vector(b, tensor_offsets)
-    graph_inputs = [i for i, t in enumerate(spec.inputs) if t.data is None]
-    sg_inputs = _int_vector(b, graph_inputs)
-    sg_outputs = _int_vector(b, [len(spec.inputs)])
-    sg_ops = _offset_vector(b, [operator])
-    b.StartObject(4)  # SubGraph: tensors, inputs, outputs, operators
-    b.PrependUOffsetTRelativeSlot(0, sg_tensors, 0)
-    b.PrependUOffsetTRelativeSlot(1, sg_inputs, 0)
-    b.PrependUOffsetTRelativeSlot(2, sg_outputs, 0)
-    b.PrependUOffsetTRelativeSlot(3, sg_ops, 0)
-    subgraph = b.EndObject()
-    code = OPCODES[spec.op]
-    b.StartObject(4)  # OperatorCode: deprecated_builtin_code, custom_code, version, builtin_code
-    b.PrependInt8Slot(0, min(code, 127), 0)
-    b.PrependInt32Slot(2, 1, 1)
-    b.PrependInt32Slot(3, code, 0)
-    opcode = b.EndObject()
-    codes = _offset_vector(b, [opcode])
-    subgraphs = _offset_vector(b, [subgraph])
-    all_buffers = _offset_vector(b, buffers)
-    b.StartObject(5)  # Model: version, operator_codes, subgraphs, description, buffers
-    b.PrependUint32Slot(0, 3, 0)
-    b.PrependUOffsetTRelativeSlot(1, codes, 0)
-    b.PrependUOffsetTRelativeSlot(2, subgraphs, 0)
-    b.PrependUOffsetTRelativeSlot(4, all_buffers, 0)
-    b.Finish(b.EndObject(), file_identifier=b"TFL3")
-    path.write_bytes(bytes(b.Output()))
-    return path
+    return write_op_model(path, spec.op, spec.inputs, [spec.output], spec.options)
+
+
+def q8(shape: tuple[int, ...], scale: float, zero_point: int) -> Tensor:
+    return Tensor(shape, "int8", scale, zero_point)
+
+
+def pool_options(filt: tuple[int, int], stride: tuple[int, int], padding: str, activation: str = "NONE") -> dict:
+    return {"filter_height": filt[0], "filter_width": filt[1], "stride_h": stride[0], "stride_w": stride[1],
+            "padding": padding, "fused_activation_function": activation}
 
 
 # --------------------------------------------------------------------------
@@ -255,23 +112,22 @@ def pool(op: str, shape: tuple[int, int, int, int], filt: tuple[int, int], strid
          activation: str = "NONE", scale: float = 0.02, zp: int = -5) -> Op:
     n, h, w, c = shape
     out = (n, _out_size(padding, h, filt[0], stride[0]), _out_size(padding, w, filt[1], stride[1]), c)
-    return Op(op, [T(shape, scale, zp)], T(out, scale, zp),
-              {"filter": filt, "stride": stride, "padding": padding, "activation": activation})
+    return Op(op, [q8(shape, scale, zp)], q8(out, scale, zp), pool_options(filt, stride, padding, activation))
 
 
 def mean(shape: tuple[int, ...], axes: list[int], keep_dims: bool, out_shape: tuple[int, ...],
          in_q: tuple[float, int] = (0.02, -26), out_q: tuple[float, int] = (0.02, -26)) -> Op:
-    axis = T((len(axes),), dtype=INT32, data=np.array(axes, dtype="<i4").tobytes(), quantized=False)
-    return Op("MEAN", [T(shape, *in_q), axis], T(out_shape, *out_q), {"keep_dims": keep_dims})
+    axis = Tensor((len(axes),), "int32", data=np.array(axes))
+    return Op("MEAN", [q8(shape, *in_q), axis], q8(out_shape, *out_q), {"keep_dims": keep_dims})
 
 
 def softmax(shape: tuple[int, ...], beta: float, in_q: tuple[float, int], int16: bool = False) -> Op:
-    out = T(shape, 1.0 / 65536, -32768, INT16) if int16 else T(shape, 1.0 / 256, -128)
-    return Op("SOFTMAX", [T(shape, *in_q)], out, {"beta": beta})
+    out = Tensor(shape, "int16", 1.0 / 65536, -32768) if int16 else q8(shape, 1.0 / 256, -128)
+    return Op("SOFTMAX", [q8(shape, *in_q)], out, {"beta": beta})
 
 
 def unary(op: str, in_q: tuple[float, int], out_q: tuple[float, int], shape: tuple[int, ...] = (1, 6, 7, 8)) -> Op:
-    return Op(op, [T(shape, *in_q)], T(shape, *out_q))
+    return Op(op, [q8(shape, *in_q)], q8(shape, *out_q))
 
 
 VARIANTS = {
@@ -352,22 +208,22 @@ def test_fixedpoint_header_copied_only_when_used(tmp_path: Path) -> None:
 
 REFUSED = {
     "pool_scale_differs": (
-        Op("AVERAGE_POOL_2D", [T((1, 8, 8, 3), 0.02, 0)], T((1, 4, 4, 3), 0.04, 0),
-           {"filter": (2, 2), "stride": (2, 2), "padding": "VALID"}),
+        Op("AVERAGE_POOL_2D", [q8((1, 8, 8, 3), 0.02, 0)], q8((1, 4, 4, 3), 0.04, 0),
+           pool_options((2, 2), (2, 2), "VALID")),
         "layer 0 (AVERAGE_POOL_2D)", "quantization differ"),
     "pool_wrong_output_shape": (
-        Op("MAX_POOL_2D", [T((1, 8, 8, 3), 0.02, 0)], T((1, 3, 3, 3), 0.02, 0),
-           {"filter": (2, 2), "stride": (2, 2), "padding": "VALID"}),
+        Op("MAX_POOL_2D", [q8((1, 8, 8, 3), 0.02, 0)], q8((1, 3, 3, 3), 0.02, 0),
+           pool_options((2, 2), (2, 2), "VALID")),
         "layer 0 (MAX_POOL_2D)", "does not match"),
     "pool_fused_tanh": (
-        Op("MAX_POOL_2D", [T((1, 8, 8, 3), 0.02, 0)], T((1, 4, 4, 3), 0.02, 0),
-           {"filter": (2, 2), "stride": (2, 2), "padding": "VALID", "activation": "TANH"}),
+        Op("MAX_POOL_2D", [q8((1, 8, 8, 3), 0.02, 0)], q8((1, 4, 4, 3), 0.02, 0),
+           pool_options((2, 2), (2, 2), "VALID", "TANH")),
         "layer 0 (MAX_POOL_2D)", "TANH"),
     "softmax_output_scale": (
-        Op("SOFTMAX", [T((1, 10), 0.1, 0)], T((1, 10), 1.0 / 128, -128), {"beta": 1.0}),
+        Op("SOFTMAX", [q8((1, 10), 0.1, 0)], q8((1, 10), 1.0 / 128, -128), {"beta": 1.0}),
         "layer 0 (SOFTMAX)", "scale 1/256"),
     "softmax_tiny_beta": (
-        Op("SOFTMAX", [T((1, 10), 1e-9, 0)], T((1, 10), 1.0 / 256, -128), {"beta": 1.0}),
+        Op("SOFTMAX", [q8((1, 10), 1e-9, 0)], q8((1, 10), 1.0 / 256, -128), {"beta": 1.0}),
         "layer 0 (SOFTMAX)", "not > 1"),
     "logistic_output_zero_point": (
         unary("LOGISTIC", (0.05, 0), (1.0 / 256, 0)), "layer 0 (LOGISTIC)", "zero point must be -128"),
@@ -388,7 +244,7 @@ def test_refused_at_generate_time(name: str, tmp_path: Path) -> None:
 
 def test_mean_with_runtime_axes_is_refused(tmp_path: Path) -> None:
     spec = mean((1, 4, 4, 3), [1, 2], True, (1, 1, 1, 3))
-    spec.inputs[1] = T((2,), dtype=INT32, quantized=False)  # axes fed at run time, not a constant
+    spec.inputs[1] = Tensor((2,), "int32")  # axes fed at run time, not a constant
     model = write_model(tmp_path / "mean_runtime_axes.tflite", spec)
     with pytest.raises(UnsupportedOpError) as info:
         compile_model(model)
