@@ -23,7 +23,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-echo "setup: installing mcugen and its dependencies into .venv"
-.venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+log=.venv/mcugen-setup.log
+echo "setup: installing mcugen and its dependencies into .venv (log: $log)"
+# pip and setuptools are chatty while building; keep it in the log unless something fails.
+if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } >"$log" 2>&1; then
+  tail -n 30 "$log" >&2
+  echo "setup: pip install failed; the whole log is in $log" >&2
+  exit 1
+fi
 .venv/bin/mcugen --version
