@@ -10,7 +10,7 @@ from typing import Any
 from .errors import ReferenceInterpreterError
 from .ir import Graph, Tensor
 from .loader import load_model
-from .codegen.lowering import supported_ops
+from .codegen.lowering import lower_graph, supported_ops
 from .ops import data_inputs, op_macs
 from .planner import MemoryPlan, plan_memory
 from .reference import TflmArena, tflm_arena
@@ -58,6 +58,10 @@ class ModelReport:
     weights_bytes: int
     arena_bytes: int
     plan: MemoryPlan
+    # Everything the generated code keeps in flash: weights plus per-layer tables
+    # (per-channel multipliers and shifts, lookup tables), from the code generator.
+    # None when an op has no kernel yet.
+    constants_bytes: int | None = None
     tflm: TflmArena | None = None
     tflm_error: str | None = None
     unsupported: list[str] = field(default_factory=list)
@@ -71,6 +75,7 @@ class ModelReport:
             "model": self.model,
             "macs": self.macs,
             "weights_bytes": self.weights_bytes,
+            "constants_bytes": self.constants_bytes,
             "arena_bytes": self.arena_bytes,
             "tflm_arena_bytes": self.tflm.head if self.tflm else None,
             "tflm_arena_total_bytes": self.tflm.total if self.tflm else None,
@@ -114,8 +119,13 @@ def analyze_graph(graph: Graph, name: str) -> ModelReport:
             live_bytes=plan.live_bytes[pos],
             supported=op.index not in unsupported,
         ))
+    constants = None
+    if not unsupported:
+        _, ctx = lower_graph(graph, plan)
+        constants = sum(a.nbytes for a in ctx.arrays)
     return ModelReport(
         model=name,
+        constants_bytes=constants,
         layers=rows,
         inputs=[EdgeTensor.of(t) for t in graph.input_tensors()],
         outputs=[EdgeTensor.of(t) for t in graph.output_tensors()],
@@ -130,7 +140,9 @@ def analyze_graph(graph: Graph, name: str) -> ModelReport:
 def analyze_model(path: str | Path, with_tflm: bool = True) -> tuple[Graph, ModelReport]:
     graph = load_model(path)
     report = analyze_graph(graph, Path(path).name)
-    if with_tflm:
+    if not with_tflm:
+        report.tflm_error = "skipped (--no-tflm)"
+    else:
         try:
             report.tflm = tflm_arena(path)
         except ReferenceInterpreterError as exc:

@@ -78,7 +78,8 @@ def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool) -> N
 
     board = get_board(board_id) if board_id else None  # an unknown board fails before the work
     _, report = analyze_model(model, with_tflm=not no_tflm)
-    verdict = check_fit(report.weights_bytes, report.arena_bytes, board) if board else None
+    flash_bytes = report.constants_bytes if report.constants_bytes is not None else report.weights_bytes
+    verdict = check_fit(flash_bytes, report.arena_bytes, board) if board else None
     if as_json:
         obj = report.to_json()
         if verdict is not None:

@@ -62,7 +62,10 @@ def print_model_report(console: Console, report: ModelReport) -> None:
     totals.add_column()
     totals.add_column()
     totals.add_row("MACs", f"{report.macs:,} ({report.macs / 1e6:.2f} M)")
-    totals.add_row("weights (flash)", _kib(report.weights_bytes))
+    totals.add_row("weights", _kib(report.weights_bytes))
+    if report.constants_bytes is not None:
+        totals.add_row("constants in flash", f"{_kib(report.constants_bytes)}: weights and per-layer tables "
+                       "(multipliers, shifts), as generated")
     totals.add_row("arena (mcugen plan)", _kib(report.arena_bytes))
     if report.tflm is not None:
         # mcugen compiles the graph, so it needs no interpreter state: the fair
@@ -90,7 +93,8 @@ def print_fit(console: Console, verdict: FitVerdict, board: Board) -> None:
     t.add_row(f"RAM ({verdict.arena_region})", f"{verdict.ram_needed:,}", f"{verdict.ram_available:,}",
               _margin(verdict.ram_margin, verdict.ram_available))
     console.print(t)
-    console.print("[dim]flash needed = weights + a runtime estimate; `mcugen build` reports the measured sizes[/dim]")
+    console.print("[dim]flash needed = the model's constants + a runtime estimate; `mcugen build` reports the "
+                  "measured sizes[/dim]")
 
 
 def _margin(margin: int, available: int) -> str:

@@ -22,7 +22,7 @@ VECTORS = {
 
 def _fits(model, board_id) -> bool:
     _, report = analyze_model(model, with_tflm=False)
-    return check_fit(report.weights_bytes, report.arena_bytes, get_board(board_id)).fits
+    return check_fit(report.constants_bytes, report.arena_bytes, get_board(board_id)).fits
 
 
 def _chain(model, board, tmp_path, *inputs):
