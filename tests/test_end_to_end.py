@@ -73,3 +73,39 @@ def test_bench_refuses_firmware_for_another_model(tmp_path):
     other = REPO / "tests" / "models" / "ops" / "fc_37to11_bias_relu.tflite"
     proc = run_cli("bench", "--model", other, "--emulate", project, "--random", "1")
     assert_clean_refusal(proc, "another model")
+
+
+def test_ctrl_c_stops_qemu_and_keeps_the_partial_report(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = tmp_path / "fw"
+    assert run_cli("generate", EXAMPLE_MODEL, "-o", project).returncode == 0
+    assert run_cli("build", project).returncode == 0
+    report_dir = tmp_path / "report"
+    # A child whose SIGINT is not ignored (a shell's background jobs ignore it).
+    proc = subprocess.Popen([sys.executable, "-m", "mcugen", "bench", "--model", str(EXAMPLE_MODEL), "--random", "5000",
+                             "--emulate", str(project), "--report", str(report_dir)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    elf = str(project / ".pio")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until QEMU runs the firmware
+        qemus = subprocess.run(["pgrep", "-f", elf], capture_output=True, text=True).stdout.split()
+        if qemus:
+            break
+        time.sleep(0.2)
+    assert qemus, "QEMU never started"
+    time.sleep(3)  # some inferences done
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted after" in err
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["interrupted"] is True and 0 < report["inputs"] < 5000
+    assert report["bit_exact"] == report["inputs"]
+    assert "Partial report" in (report_dir / "report.md").read_text()
+    time.sleep(0.5)
+    assert subprocess.run(["pgrep", "-f", elf], capture_output=True).returncode == 1, "QEMU left running"
