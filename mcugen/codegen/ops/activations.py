@@ -1,8 +1,10 @@
-"""SOFTMAX, LOGISTIC and HARD_SWISH, int8 (SOFTMAX also int8 -> int16).
+"""SOFTMAX, LOGISTIC, HARD_SWISH, TANH, RELU, RELU6 and LEAKY_RELU, int8 (SOFTMAX also
+int8 -> int16).
 
-Each Prepare of TFLM (softmax_common.cc, logistic_common.cc,
-hard_swish_common.cc) is redone here with the same float32 / double steps, so
-the C kernels receive exactly TFLM's multipliers, shifts and bounds.
+Each Prepare of TFLM (softmax_common.cc, logistic_common.cc, hard_swish_common.cc,
+tanh.cc, activations_common.cc, leaky_relu_common.cc) is redone here with the same
+float32 / double steps, so the C kernels receive exactly TFLM's multipliers,
+shifts and bounds.
 """
 
 from __future__ import annotations
@@ -168,3 +170,116 @@ def lower_hard_swish(ctx: LoweringContext, op: Operator) -> LayerCall:
     comment = f"HARD_SWISH in {shape_text(inp)} -> out {shape_text(out)}"
     return LayerCall(op.index, op.op, comment, "mcugen_hard_swish_s8", "mcugen_hard_swish_params_t", params,
                      [ctx.ptr(inp, const=True), ctx.ptr(out)], "hard_swish.h", 0)
+
+
+def _same_size(ctx: LoweringContext, op: Operator, inp: Tensor, out: Tensor) -> None:
+    if inp.num_elements != out.num_elements:
+        raise ctx.unsupported(op, f"input {shape_text(inp)} and output {shape_text(out)} differ in size")
+
+
+def _int8_unary(ctx: LoweringContext, op: Operator) -> tuple[Tensor, Tensor, float, int, float, int]:
+    """The int8 input and output of a one-input activation, with their scales and zero points."""
+    inp, out = ctx.input(op, 0), ctx.output(op)
+    require_dtype(ctx, op, inp, "int8")
+    require_dtype(ctx, op, out, "int8", role="output")
+    in_scale, in_zp = _quant(ctx, op, inp)
+    out_scale, out_zp = _quant(ctx, op, out)
+    _same_size(ctx, op, inp, out)
+    return inp, out, in_scale, in_zp, out_scale, out_zp
+
+
+def _requant(pair: tuple[int, int]) -> str:
+    return "{.multiplier = %s, .shift = %s}" % (c_int(pair[0]), c_int(pair[1]))
+
+
+def _double_ratio(numerator: float, denominator: float) -> float:
+    """in_scale / out_scale in double from the float32 scales. TFLM's source reads
+    static_cast<double>(a / b) on floats, but the build the tflite-micro package
+    ships widens first (cvtss2sd, divsd in its ReluPrepare and
+    CalculateOpDataLeakyRelu), and ties show it: double it is."""
+    return float(np.float32(numerator)) / float(np.float32(denominator))
+
+
+@lowers("RELU")
+def lower_relu(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out, in_scale, in_zp, out_scale, out_zp = _int8_unary(ctx, op)
+    # activations_common.cc CalculateReluOpData<int8_t>: the lower clamp is
+    # zp + roundf(0 / scale) = zp, the upper one int8's maximum
+    params = [
+        ("size", c_int(inp.num_elements)),
+        ("input_zero_point", c_int(in_zp)),
+        ("output_zero_point", c_int(out_zp)),
+        ("output", _requant(quantize_multiplier(_double_ratio(in_scale, out_scale)))),
+        ("act", "{.min = %s, .max = %s}" % (c_int(max(-128, out_zp)), c_int(127))),
+    ]
+    comment = f"RELU in {shape_text(inp)} -> out {shape_text(out)}, rescale {in_scale / out_scale:.6g}"
+    return LayerCall(op.index, op.op, comment, "mcugen_relu_s8", "mcugen_relu_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "relu.h", 0)
+
+
+def quantized_six(scale: float, zero_point: int) -> int:
+    """micro_utils.h FloatToQuantizedType<int8_t>(6.0f, scale, zp): float32 division, round, clamp."""
+    return min(127, max(-128, round_half_away(float(np.float32(6.0) / np.float32(scale))) + zero_point))
+
+
+@lowers("RELU6")
+def lower_relu6(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out, in_scale, in_zp, out_scale, out_zp = _int8_unary(ctx, op)
+    # activations_common.cc Relu6Prepare: TFLM clamps the raw input in the
+    # input's quantization and never looks at the output's, so the two must agree
+    if (np.float32(in_scale), in_zp) != (np.float32(out_scale), out_zp):
+        raise ctx.unsupported(op, f"output quantization s={out_scale:.6g} zp={out_zp} differs from the input's "
+                                  f"s={in_scale:.6g} zp={in_zp}; TFLM's RELU6 does not rescale")
+    six = quantized_six(in_scale, in_zp)
+    params = [
+        ("size", c_int(inp.num_elements)),
+        ("act", "{.min = %s, .max = %s}" % (c_int(in_zp), c_int(six))),
+    ]
+    comment = f"RELU6 in {shape_text(inp)} -> out {shape_text(out)}, clamp [{in_zp}, {six}]"
+    return LayerCall(op.index, op.op, comment, "mcugen_relu6_s8", "mcugen_relu6_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "relu.h", 0)
+
+
+@lowers("LEAKY_RELU")
+def lower_leaky_relu(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out, in_scale, in_zp, out_scale, out_zp = _int8_unary(ctx, op)
+    alpha = float(np.float32(op.options.get("alpha", 0.0)))
+    if alpha < 0.0:
+        # newer TFLM negates a negative alpha multiplier; older builds assert
+        raise ctx.unsupported(op, f"option alpha={alpha:g} is not supported (negative alpha)")
+    # leaky_relu_common.cc, in double from the float32 values (see _double_ratio)
+    alpha_real = float(np.float32(in_scale)) * alpha / float(np.float32(out_scale))
+    params = [
+        ("size", c_int(inp.num_elements)),
+        ("input_zero_point", c_int(in_zp)),
+        ("output_zero_point", c_int(out_zp)),
+        ("identity", _requant(quantize_multiplier(_double_ratio(in_scale, out_scale)))),
+        ("alpha", _requant(quantize_multiplier(alpha_real))),
+    ]
+    comment = f"LEAKY_RELU in {shape_text(inp)} -> out {shape_text(out)}, alpha {alpha:g}"
+    return LayerCall(op.index, op.op, comment, "mcugen_leaky_relu_s8", "mcugen_leaky_relu_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "relu.h", 0)
+
+
+@lowers("TANH")
+def lower_tanh(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out, in_scale, in_zp, out_scale, out_zp = _int8_unary(ctx, op)
+    if out_zp != 0:
+        # the kernel writes tanh in 1/128 steps around 0, as TFLM does whatever
+        # the output tensor says; a different zero point would misread it
+        raise ctx.unsupported(op, f"output zero point must be 0 (TFLM writes 1/128 steps from 0), not {out_zp}")
+    try:
+        # tanh.cc computes exactly logistic_common.cc's Q4.27 input scaling
+        multiplier, shift, radius = logistic_scaling(in_scale)
+    except ValueError as exc:
+        raise ctx.unsupported(op, str(exc)) from None
+    params = [
+        ("size", c_int(inp.num_elements)),
+        ("input_zero_point", c_int(in_zp)),
+        ("input_range_radius", c_int(radius)),
+        ("input_multiplier", c_int(multiplier)),
+        ("input_shift", c_int(shift)),
+    ]
+    comment = f"TANH in {shape_text(inp)} -> out {shape_text(out)}, output s={out_scale:.6g} zp={out_zp}"
+    return LayerCall(op.index, op.op, comment, "mcugen_tanh_s8", "mcugen_tanh_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "tanh.h", 0)

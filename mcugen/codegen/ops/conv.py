@@ -234,3 +234,65 @@ def lower_depthwise_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
     return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, extra, macs),
                      "mcugen_depthwise_conv_s8", "mcugen_depthwise_conv_params_t", params,
                      kernel_args(ctx, op, inp, filt, bias, out), "depthwise_conv.h", macs)
+
+
+# TRANSPOSE_CONV's operands: output_shape, filter (OHWI, per-channel along O), input, optional bias.
+TRANSPOSE_CONV_QUANTIZED_DIM = 0
+
+
+def _transpose_conv_tensors(ctx: LoweringContext, op: Operator) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+    shape_t, filt, inp, bias, out = (ctx.input(op, 0), ctx.input(op, 1), ctx.input(op, 2), ctx.input(op, 3),
+                                     ctx.output(op))
+    require_dtype(ctx, op, inp, "int8")
+    require_dtype(ctx, op, filt, "int8", role="filter")
+    require_dtype(ctx, op, out, "int8", role="output")
+    for role, t in (("input", inp), ("filter", filt), ("output", out)):
+        if len(t.shape) != 4:
+            raise ctx.unsupported(op, f"{role} {t.label()} has rank {len(t.shape)}; 4-D NHWC is required")
+        if t.quant is None:
+            raise ctx.unsupported(op, f"{role} {t.label()} is not quantized")
+    if not filt.is_constant:
+        raise ctx.unsupported(op, "filter is not constant")
+    if inp.quant.per_channel or out.quant.per_channel:
+        raise ctx.unsupported(op, "per-channel quantized activations are not supported")
+    # TFLM sizes everything from the output tensor and never reads output_shape;
+    # a model whose output_shape disagrees is not the model it claims to be.
+    if shape_t is None or not shape_t.is_constant or shape_t.dtype != "int32":
+        raise ctx.unsupported(op, "output_shape must be a constant int32 tensor")
+    if [int(v) for v in shape_t.data.reshape(-1)] != list(out.shape):
+        raise ctx.unsupported(op, f"output_shape {shape_t.data.reshape(-1).tolist()} differs from the output "
+                                  f"tensor's shape {list(out.shape)}")
+    check_filter_quant(ctx, op, filt, out.shape[3], TRANSPOSE_CONV_QUANTIZED_DIM)
+    if filt.shape[3] != inp.shape[3]:
+        raise ctx.unsupported(op, f"filter {shape_text(filt)} does not match {inp.shape[3]} input channels")
+    if inp.shape[0] != out.shape[0]:
+        raise ctx.unsupported(op, f"input batch {inp.shape[0]} differs from output batch {out.shape[0]}")
+    if bias is not None:
+        check_bias(ctx, op, bias, out.shape[3])
+    return inp, filt, bias, out
+
+
+@lowers("TRANSPOSE_CONV")
+def lower_transpose_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, filt, bias, out = _transpose_conv_tensors(ctx, op)
+    # TFLM's padding is the forward convolution's from the output back to the
+    # input: ComputePaddingHeightWidth on the output size, dilation 1.
+    win = window(ctx, op, out, filt)
+    if (win.dilation_h, win.dilation_w) != (1, 1):
+        raise ctx.unsupported(op, "dilation is not supported; TFLM's TRANSPOSE_CONV has none")
+    params = [
+        ("input", dims_init(inp.shape)),
+        ("output", dims_init(out.shape)),
+        ("filter_h", c_int(filt.shape[1])),
+        ("filter_w", c_int(filt.shape[2])),
+        ("stride_h", c_int(win.stride_h)),
+        ("stride_w", c_int(win.stride_w)),
+        ("pad_h", c_int(win.pad_h)),
+        ("pad_w", c_int(win.pad_w)),
+        *requant_fields(ctx, op, inp, filt, out),
+    ]
+    macs = inp.num_elements * filt.shape[0] * filt.shape[1] * filt.shape[2]
+    args = [ctx.ptr(inp, const=True), ctx.const_tensor(filt, f"l{op.index}_filter"),
+            ctx.const_tensor(bias, f"l{op.index}_bias") if bias is not None else "NULL", ctx.ptr(out)]
+    return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, "", macs), "mcugen_transpose_conv_s8",
+                     "mcugen_transpose_conv_params_t", params, args, "transpose_conv.h", macs)

@@ -1,12 +1,12 @@
-"""ADD and MUL, int8, with broadcasting: TFLM's add_common.cc / mul_common.cc Prepare,
-computed here, and one broadcast walk baked per layer."""
+"""ADD, SUB, MUL, MAXIMUM and MINIMUM, int8, with broadcasting: TFLM's add_common.cc /
+sub_common.cc / mul_common.cc Prepare, computed here, and one broadcast walk baked per layer."""
 
 from __future__ import annotations
 
 from ...ir import Operator, Tensor
 from ..lowering import LayerCall, LoweringContext, c_int, lowers, shape_text
 from ..quant import quantize_multiplier
-from .common import act_init, require_dtype
+from .common import act_init, describe_quant, require_dtype
 
 MAX_BROADCAST_DIMS = 6  # MCUGEN_BROADCAST_MAX_DIMS in elementwise.h
 ADD_LEFT_SHIFT = 20  # TFLM: 20 for int8 (15 is the int16 variant)
@@ -89,7 +89,7 @@ def requant_init(pair: tuple[int, int]) -> str:
 def smaller_than_one(ctx: LoweringContext, op: Operator, real: float, what: str) -> tuple[int, int]:
     """TFLM's QuantizeMultiplierSmallerThanOneExp, which fails Prepare outside (0, 1)."""
     if not 0.0 < real < 1.0:
-        raise ctx.unsupported(op, f"{what} multiplier {real:.6g} is outside (0, 1); TFLM refuses this ADD")
+        raise ctx.unsupported(op, f"{what} multiplier {real:.6g} is outside (0, 1); TFLM refuses this {op.op}")
     return quantize_multiplier(real)
 
 
@@ -105,7 +105,7 @@ def _operands(ctx: LoweringContext, op: Operator) -> tuple[Tensor, Tensor, Tenso
 
 
 def _comment(op: Operator, in1: Tensor, in2: Tensor, out: Tensor) -> str:
-    operand = {"ADD": "+", "MUL": "*"}[op.op]
+    operand = {"ADD": "+", "SUB": "-", "MUL": "*"}[op.op]
     consts = [t.label() for t in (in1, in2) if t.is_constant]
     bcast = "same shape" if in1.shape == in2.shape else "broadcast"
     extra = f", const {', '.join(consts)}" if consts else ""
@@ -113,11 +113,12 @@ def _comment(op: Operator, in1: Tensor, in2: Tensor, out: Tensor) -> str:
             f"{op.options.get('fused_activation_function', 'NONE')}")
 
 
-@lowers("ADD")
+@lowers("ADD", "SUB")
 def lower_add(ctx: LoweringContext, op: Operator) -> LayerCall:
     in1, in2, out = _operands(ctx, op)
     s1, s2, so = in1.quant.scale[0], in2.quant.scale[0], out.quant.scale[0]
-    # add_common.cc CalculateOpDataAdd, in double from the float32 scales
+    # add_common.cc CalculateOpDataAdd (sub_common.cc CalculateOpDataSub is the
+    # same computation), in double from the float32 scales
     twice_max = 2.0 * max(s1, s2)
     in1_rq = smaller_than_one(ctx, op, s1 / twice_max, "input1")
     in2_rq = smaller_than_one(ctx, op, s2 / twice_max, "input2")
@@ -134,7 +135,9 @@ def lower_add(ctx: LoweringContext, op: Operator) -> LayerCall:
         ("bcast", broadcast_init(ctx, op, in1, in2, out)),
     ]
     args = [ctx.ptr(in1, const=True), ctx.ptr(in2, const=True), ctx.ptr(out)]
-    return LayerCall(op.index, op.op, _comment(op, in1, in2, out), "mcugen_add_s8", "mcugen_add_params_t",
+    kernel, params_type = {"ADD": ("mcugen_add_s8", "mcugen_add_params_t"),
+                           "SUB": ("mcugen_sub_s8", "mcugen_sub_params_t")}[op.op]
+    return LayerCall(op.index, op.op, _comment(op, in1, in2, out), kernel, params_type,
                      params, args, "elementwise.h")
 
 
@@ -154,3 +157,23 @@ def lower_mul(ctx: LoweringContext, op: Operator) -> LayerCall:
     args = [ctx.ptr(in1, const=True), ctx.ptr(in2, const=True), ctx.ptr(out)]
     return LayerCall(op.index, op.op, _comment(op, in1, in2, out), "mcugen_mul_s8", "mcugen_mul_params_t",
                      params, args, "elementwise.h")
+
+
+@lowers("MAXIMUM", "MINIMUM")
+def lower_maximum_minimum(ctx: LoweringContext, op: Operator) -> LayerCall:
+    in1, in2, out = _operands(ctx, op)
+    # maximum_minimum.cc has no Prepare: it compares raw int8 values and ignores
+    # every scale and zero point. That is only the real max/min when all three
+    # tensors share one quantization (what the converter emits), so demand it.
+    quants = {(float(t.quant.scale[0]), int(t.quant.zero_point[0])) for t in (in1, in2, out)}
+    if len(quants) != 1:
+        raise ctx.unsupported(op, "inputs and output must share one quantization (TFLM compares raw int8 "
+                                  "values); got " + ", ".join(f"{t.label()} {describe_quant(t)}" for t in (in1, in2, out)))
+    params = [("bcast", broadcast_init(ctx, op, in1, in2, out))]
+    args = [ctx.ptr(in1, const=True), ctx.ptr(in2, const=True), ctx.ptr(out)]
+    kernel = "mcugen_maximum_s8" if op.op == "MAXIMUM" else "mcugen_minimum_s8"
+    consts = [t.label() for t in (in1, in2) if t.is_constant]
+    comment = (f"{op.op} in {shape_text(in1)}, {shape_text(in2)} -> out {shape_text(out)}, "
+               f"{'same shape' if in1.shape == in2.shape else 'broadcast'}"
+               f"{', const ' + ', '.join(consts) if consts else ''}")
+    return LayerCall(op.index, op.op, comment, kernel, "mcugen_minmax_params_t", params, args, "elementwise.h")

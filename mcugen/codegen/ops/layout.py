@@ -382,3 +382,265 @@ def lower_resize_nearest(ctx: LoweringContext, op: Operator) -> LayerCall:
                f"align_corners={align}, half_pixel_centers={half}")
     return LayerCall(op.index, op.op, comment, "mcugen_resize_nearest_s8", "mcugen_resize_nearest_params_t",
                      params, [ctx.ptr(inp, const=True), ctx.ptr(out)], "resize_nearest.h")
+
+
+# --------------------------------------------------------------------------
+# SPLIT, SPLIT_V, UNPACK, PACK
+# --------------------------------------------------------------------------
+
+def _axis(ctx: LoweringContext, op: Operator, axis: int, rank: int) -> int:
+    """A possibly negative axis, checked against the rank as TFLM's Eval checks it."""
+    resolved = axis + rank if axis < 0 else axis
+    if not 0 <= resolved < rank:
+        raise ctx.unsupported(op, f"axis {axis} is out of range for rank {rank}")
+    return resolved
+
+
+def _scalar_axis(ctx: LoweringContext, op: Operator, pos: int, rank: int) -> int:
+    values = _const_ints(ctx, op, pos, "axis")
+    if values.size != 1:
+        raise ctx.unsupported(op, f"axis tensor holds {values.size} values; TFLM reads exactly one")
+    return _axis(ctx, op, int(values[0]), rank)
+
+
+def _same_quant(ctx: LoweringContext, op: Operator, ref: Tensor, others: list[Tensor]) -> None:
+    """These ops copy int8 codes unchanged. TFLite requires every operand to share
+    one scale and zero point for that copy to mean anything (TFLM does not
+    check, and would copy anyway), so a model that differs is refused."""
+    want = _quant_pair(ref)
+    for t in others:
+        if _quant_pair(t) != want:
+            raise ctx.unsupported(op, f"{t.label()} is quantized (scale {_quant_pair(t)[0]:.6g}, zero point "
+                                      f"{_quant_pair(t)[1]}) unlike {ref.label()} (scale {want[0]:.6g}, zero point "
+                                      f"{want[1]}); TFLite requires equal quantization")
+
+
+def _int8_outputs(ctx: LoweringContext, op: Operator) -> list[Tensor]:
+    outs = [ctx.output(op, k) for k in range(len(op.outputs))]
+    for k, t in enumerate(outs):
+        require_dtype(ctx, op, t, "int8", role=f"output {k}")
+        if t.num_elements == 0:
+            raise ctx.unsupported(op, f"output {t.label()} is empty")
+    return outs
+
+
+def _split_call(ctx: LoweringContext, op: Operator, inp: Tensor, outs: list[Tensor], axis: int,
+                extents: list[int], detail: str) -> LayerCall:
+    """The one copy kernel behind SPLIT, SPLIT_V and UNPACK: output k takes a run of
+    extents[k] * inner elements from every one of `outer` input slices."""
+    inner = _product(inp.shape[axis + 1:])
+    sizes = ctx.add_array(f"l{op.index}_copy_size", "int32_t", np.array([e * inner for e in extents], dtype=np.int32),
+                          "elements per output per outer slice")
+    params = [("outer", c_int(_product(inp.shape[:axis]))), ("num_outputs", c_int(len(outs))), ("copy_size", sizes)]
+    pointers = ", ".join(ctx.ptr(t) for t in outs)
+    comment = (f"{op.op} in {shape_text(inp)} -> out {' + '.join(shape_text(t) for t in outs)}, axis {axis}"
+               f"{detail}")
+    return LayerCall(op.index, op.op, comment, "mcugen_split_s8", "mcugen_split_params_t", params,
+                     [ctx.ptr(inp, const=True), f"(int8_t *const[]){{{pointers}}}"], "split.h")
+
+
+def _check_split_shapes(ctx: LoweringContext, op: Operator, inp: Tensor, outs: list[Tensor], axis: int) -> None:
+    rank = len(inp.shape)
+    for t in outs:
+        if len(t.shape) != rank or any(t.shape[d] != inp.shape[d] for d in range(rank) if d != axis):
+            raise ctx.unsupported(op, f"output shape {list(t.shape)} does not fit input {list(inp.shape)} "
+                                      f"split along axis {axis}")
+    if sum(t.shape[axis] for t in outs) != inp.shape[axis]:
+        raise ctx.unsupported(op, f"outputs do not sum to the input's extent {inp.shape[axis]} on axis {axis}")
+
+
+@lowers("SPLIT")
+def lower_split(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp = ctx.input(op, 1)
+    require_dtype(ctx, op, inp, "int8")
+    outs = _int8_outputs(ctx, op)
+    axis = _scalar_axis(ctx, op, 0, len(inp.shape))
+    num_splits = int(op.options.get("num_splits", len(outs)) or 0)
+    if num_splits != len(outs):
+        raise ctx.unsupported(op, f"option num_splits={num_splits} differs from the {len(outs)} outputs")
+    _check_split_shapes(ctx, op, inp, outs, axis)
+    # TFLM sizes every output's copy from output 0: the split must be even.
+    if len({t.shape[axis] for t in outs}) != 1:
+        raise ctx.unsupported(op, "outputs differ in size along the axis; SPLIT splits evenly")
+    _same_quant(ctx, op, inp, outs)
+    return _split_call(ctx, op, inp, outs, axis, [t.shape[axis] for t in outs], f", {len(outs)} even parts")
+
+
+@lowers("SPLIT_V")
+def lower_split_v(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp = ctx.input(op, 0)
+    require_dtype(ctx, op, inp, "int8")
+    outs = _int8_outputs(ctx, op)
+    axis = _scalar_axis(ctx, op, 2, len(inp.shape))
+    _check_split_shapes(ctx, op, inp, outs, axis)
+    # TFLM takes the sizes from the output shapes; size_splits must agree with
+    # them (one -1 standing for the rest), or the model is not what it says.
+    splits = [int(v) for v in _const_ints(ctx, op, 1, "size_splits")]
+    extents = [t.shape[axis] for t in outs]
+    if len(splits) != len(outs) or any(s != e and s != -1 for s, e in zip(splits, extents)) or splits.count(-1) > 1:
+        raise ctx.unsupported(op, f"size_splits {splits} does not match the outputs' extents {extents} on axis {axis}")
+    _same_quant(ctx, op, inp, outs)
+    return _split_call(ctx, op, inp, outs, axis, extents, f", sizes {extents}")
+
+
+@lowers("UNPACK")
+def lower_unpack(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp = ctx.input(op, 0)
+    require_dtype(ctx, op, inp, "int8")
+    outs = _int8_outputs(ctx, op)
+    rank = len(inp.shape)
+    axis = _axis(ctx, op, int(op.options.get("axis", 0) or 0), rank)
+    num = int(op.options.get("num", 0) or 0)
+    if num != len(outs) or num != inp.shape[axis]:
+        raise ctx.unsupported(op, f"option num={num} does not match {len(outs)} outputs and extent "
+                                  f"{inp.shape[axis]} on axis {axis}")
+    expected = tuple(inp.shape[:axis] + inp.shape[axis + 1:])
+    for t in outs:
+        if tuple(t.shape) != expected:
+            raise ctx.unsupported(op, f"output shape {list(t.shape)} is not the input without axis {axis}")
+    _same_quant(ctx, op, inp, outs)
+    return _split_call(ctx, op, inp, outs, axis, [1] * num, "")
+
+
+@lowers("PACK")
+def lower_pack(ctx: LoweringContext, op: Operator) -> LayerCall:
+    out = ctx.output(op)
+    require_dtype(ctx, op, out, "int8", role="output")
+    inputs = [ctx.input(op, i) for i in range(len(op.inputs))]
+    for i, t in enumerate(inputs):
+        require_dtype(ctx, op, t, "int8", role=f"input {i}")
+    count = int(op.options.get("values_count", 0) or 0)
+    if count != len(inputs) or count < 1:
+        raise ctx.unsupported(op, f"option values_count={count} differs from the {len(inputs)} inputs")
+    rank = len(out.shape)
+    axis = _axis(ctx, op, int(op.options.get("axis", 0) or 0), rank)
+    shape = tuple(inputs[0].shape)
+    if tuple(out.shape) != shape[:axis] + (count,) + shape[axis:]:
+        raise ctx.unsupported(op, f"output shape {list(out.shape)} is not {count} inputs of shape {list(shape)} "
+                                  f"stacked on axis {axis}")
+    for t in inputs:
+        if tuple(t.shape) != shape:
+            raise ctx.unsupported(op, f"input shape {list(t.shape)} differs from {list(shape)}")
+    _same_quant(ctx, op, out, inputs)
+    params = [
+        ("outer", c_int(_product(out.shape[:axis]))),
+        ("num_inputs", c_int(count)),
+        ("copy_size", c_int(_product(out.shape[axis + 1:]))),
+    ]
+    pointers = ", ".join(ctx.ptr(t, const=True) for t in inputs)
+    comment = f"PACK in {' + '.join(shape_text(t) for t in inputs)} -> out {shape_text(out)}, axis {axis}"
+    return LayerCall(op.index, op.op, comment, "mcugen_pack_s8", "mcugen_pack_params_t", params,
+                     [f"(const int8_t *const[]){{{pointers}}}", ctx.ptr(out)], "pack.h")
+
+
+# --------------------------------------------------------------------------
+# ARG_MAX
+# --------------------------------------------------------------------------
+
+@lowers("ARG_MAX")
+def lower_arg_max(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out = ctx.input(op, 0), ctx.output(op)
+    require_dtype(ctx, op, inp, "int8")
+    if out.dtype != "int32":
+        raise ctx.unsupported(op, f"output type {out.dtype} is not supported; TFLM's ARG_MAX writes only int32")
+    axis_t = ctx.input(op, 1)
+    if axis_t is not None and axis_t.dtype != "int32":
+        raise ctx.unsupported(op, f"axis type {axis_t.dtype} is not supported; TFLM's ARG_MAX reads only int32")
+    rank = len(inp.shape)
+    if rank == 0:
+        raise ctx.unsupported(op, "input is a scalar")
+    axis = _scalar_axis(ctx, op, 1, rank)
+    if tuple(out.shape) != tuple(inp.shape[:axis] + inp.shape[axis + 1:]):
+        raise ctx.unsupported(op, f"output shape {list(out.shape)} is not the input without axis {axis}")
+    if inp.num_elements == 0:
+        raise ctx.unsupported(op, "input is empty")
+    params = [
+        ("outer", c_int(_product(inp.shape[:axis]))),
+        ("axis_size", c_int(inp.shape[axis])),
+        ("inner", c_int(_product(inp.shape[axis + 1:]))),
+    ]
+    comment = f"ARG_MAX in {shape_text(inp)} -> out {shape_text(out)} int32, axis {axis}"
+    return LayerCall(op.index, op.op, comment, "mcugen_arg_max_s8", "mcugen_arg_max_params_t", params,
+                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "arg_max.h")
+
+
+# --------------------------------------------------------------------------
+# RESIZE_BILINEAR
+# --------------------------------------------------------------------------
+
+BILINEAR_ONE = 1 << 10  # TFLM's integer resize works in 1/1024ths of a pixel
+
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division, truncating toward zero (Python's // floors)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def bilinear_scale_10(in_size: int, out_size: int, align_corners: bool) -> int:
+    """TFLM ResizeBilinearInteger's height_scale_10 / width_scale_10."""
+    if align_corners and out_size > 1:
+        return (BILINEAR_ONE * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    return (BILINEAR_ONE * in_size + out_size // 2) // out_size
+
+
+def bilinear_taps(in_size: int, out_size: int, align_corners: bool, half_pixel: bool) -> list[tuple[int, int, int]]:
+    """(lower index, upper index, weight of the upper in 1/1024ths) per output
+    index: TFLM's ComputeInterpolationValuesInteger, with C's division."""
+    scale = bilinear_scale_10(in_size, out_size, align_corners)
+    taps = []
+    for i in range(out_size):
+        scaled = i * scale + _c_div(scale, 2) - (1 << 9) if half_pixel else i * scale
+        lo = max(_c_div(scaled, BILINEAR_ONE), 0)
+        hi = min(_c_div(scaled + BILINEAR_ONE - 1, BILINEAR_ONE), in_size - 1)
+        taps.append((lo, hi, scaled - BILINEAR_ONE * lo))
+    return taps
+
+
+def _bilinear_table(ctx: LoweringContext, op: Operator, name: str, taps: list[tuple[int, int, int]], in_size: int,
+                    step: int) -> str:
+    for lo, hi, frac in taps:
+        # lo past the edge would be an out-of-bounds read in TFLM; the weight bound keeps int32 exact.
+        if not (0 <= lo < in_size and 0 <= hi < in_size and -(1 << 9) <= frac < BILINEAR_ONE):
+            raise ctx.unsupported(op, f"resize reads input index {lo}/{hi} (weight {frac}/1024) of {in_size}; "
+                                      "these sizes are not supported")
+    flat = np.array([(lo * step, hi * step, frac) for lo, hi, frac in taps], dtype=np.int64)
+    return ctx.add_array(f"l{op.index}_{name}", "mcugen_bilinear_tap_t", flat,
+                         f"{name}: lower offset, upper offset, upper weight /1024", group=3)
+
+
+@lowers("RESIZE_BILINEAR")
+def lower_resize_bilinear(ctx: LoweringContext, op: Operator) -> LayerCall:
+    inp, out = _data_operands(ctx, op)
+    if len(inp.shape) != 4 or len(out.shape) != 4:
+        raise ctx.unsupported(op, "input and output must be 4-D (NHWC); TFLM requires it")
+    size = [int(v) for v in _const_ints(ctx, op, 1, "size")]
+    batches, in_h, in_w, depth = inp.shape
+    if len(size) != 2 or tuple(size) != tuple(out.shape[1:3]) or out.shape[0] != batches or out.shape[3] != depth:
+        raise ctx.unsupported(op, f"size {size} does not match output shape {list(out.shape)}")
+    if min(size + [in_h, in_w]) < 1:
+        raise ctx.unsupported(op, f"empty image: input {list(inp.shape)}, size {size}")
+    align, half = bool(op.options.get("align_corners", False)), bool(op.options.get("half_pixel_centers", False))
+    if align and half:
+        raise ctx.unsupported(op, "options align_corners=True with half_pixel_centers=True are not supported; "
+                                  "TFLM refuses them")
+    _same_quant(ctx, op, inp, [out])
+    out_h, out_w = size
+    for n_in, n_out in ((in_h, out_h), (in_w, out_w)):
+        if n_out * bilinear_scale_10(n_in, n_out, align) >= 1 << 31:
+            raise ctx.unsupported(op, f"resizing {n_in} to {n_out} overflows TFLM's int32 positions")
+    rows = _bilinear_table(ctx, op, "rows", bilinear_taps(in_h, out_h, align, half), in_h, in_w * depth)
+    cols = _bilinear_table(ctx, op, "cols", bilinear_taps(in_w, out_w, align, half), in_w, depth)
+    params = [
+        ("batches", c_int(batches)),
+        ("out_height", c_int(out_h)),
+        ("out_width", c_int(out_w)),
+        ("depth", c_int(depth)),
+        ("in_batch_stride", c_int(in_h * in_w * depth)),
+        ("row", rows),
+        ("col", cols),
+    ]
+    comment = (f"RESIZE_BILINEAR in {shape_text(inp)} -> out {shape_text(out)}, "
+               f"align_corners={align}, half_pixel_centers={half}")
+    return LayerCall(op.index, op.op, comment, "mcugen_resize_bilinear_s8", "mcugen_resize_bilinear_params_t",
+                     params, [ctx.ptr(inp, const=True), ctx.ptr(out)], "resize_bilinear.h")
