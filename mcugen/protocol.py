@@ -372,19 +372,28 @@ class Hello:
 
 
 @dataclass(frozen=True)
-class SetInputRequest:
+class _TensorChunk:
+    """u8 tensor index, u32 byte offset, then the bytes themselves."""
+
     index: int
     offset: int
     data: bytes
+
+    WHAT: ClassVar[str]
 
     def encode(self) -> bytes:
         return struct.pack("<BI", self.index, self.offset) + self.data
 
     @classmethod
-    def decode(cls, payload: bytes) -> "SetInputRequest":
-        r = _Reader(payload, "SET_INPUT")
+    def decode(cls, payload: bytes):  # type: ignore[no-untyped-def]
+        r = _Reader(payload, cls.WHAT)
         index, offset = r.unpack("BI")
         return cls(index, offset, payload[5:])
+
+
+@dataclass(frozen=True)
+class SetInputRequest(_TensorChunk):
+    WHAT: ClassVar[str] = "SET_INPUT"
 
 
 @dataclass(frozen=True)
@@ -421,19 +430,8 @@ class GetOutputRequest(_FixedLayout):
 
 
 @dataclass(frozen=True)
-class GetOutputReply:
-    index: int
-    offset: int
-    data: bytes
-
-    def encode(self) -> bytes:
-        return struct.pack("<BI", self.index, self.offset) + self.data
-
-    @classmethod
-    def decode(cls, payload: bytes) -> "GetOutputReply":
-        r = _Reader(payload, "GET_OUTPUT reply")
-        index, offset = r.unpack("BI")
-        return cls(index, offset, payload[5:])
+class GetOutputReply(_TensorChunk):
+    WHAT: ClassVar[str] = "GET_OUTPUT reply"
 
 
 @dataclass(frozen=True)

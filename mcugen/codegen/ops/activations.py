@@ -113,18 +113,23 @@ def lower_logistic(ctx: LoweringContext, op: Operator) -> LayerCall:
         multiplier, shift, radius = logistic_scaling(in_scale)
     except ValueError as exc:
         raise ctx.unsupported(op, str(exc)) from None
-    params = [
-        ("size", c_int(inp.num_elements)),
-        ("input_zero_point", c_int(in_zp)),
-        ("input_range_radius", c_int(radius)),
-        ("input_multiplier", c_int(multiplier)),
-        ("input_shift", c_int(shift)),
-    ]
+    params = _sigmoid_like_params(inp.num_elements, in_zp, multiplier, shift, radius)
     # The kernel always writes 1/256 steps from -128, as TFLM does whatever the
     # output scale says; mention the scale so a mismatch is visible.
     comment = f"LOGISTIC in {shape_text(inp)} -> out {shape_text(out)}, output s={out_scale:.6g} zp={out_zp}"
     return LayerCall(op.index, op.op, comment, "mcugen_logistic_s8", "mcugen_logistic_params_t", params,
                      [ctx.ptr(inp, const=True), ctx.ptr(out)], "logistic.h", 0)
+
+
+def _sigmoid_like_params(size: int, in_zp: int, multiplier: int, shift: int, radius: int) -> list[tuple[str, str]]:
+    """LOGISTIC and TANH kernels take the same Q4.27 input scaling."""
+    return [
+        ("size", c_int(size)),
+        ("input_zero_point", c_int(in_zp)),
+        ("input_range_radius", c_int(radius)),
+        ("input_multiplier", c_int(multiplier)),
+        ("input_shift", c_int(shift)),
+    ]
 
 
 def downscale_to_int16_multiplier(multiplier: int) -> int:
@@ -273,13 +278,7 @@ def lower_tanh(ctx: LoweringContext, op: Operator) -> LayerCall:
         multiplier, shift, radius = logistic_scaling(in_scale)
     except ValueError as exc:
         raise ctx.unsupported(op, str(exc)) from None
-    params = [
-        ("size", c_int(inp.num_elements)),
-        ("input_zero_point", c_int(in_zp)),
-        ("input_range_radius", c_int(radius)),
-        ("input_multiplier", c_int(multiplier)),
-        ("input_shift", c_int(shift)),
-    ]
+    params = _sigmoid_like_params(inp.num_elements, in_zp, multiplier, shift, radius)
     comment = f"TANH in {shape_text(inp)} -> out {shape_text(out)}, output s={out_scale:.6g} zp={out_zp}"
     return LayerCall(op.index, op.op, comment, "mcugen_tanh_s8", "mcugen_tanh_params_t", params,
                      [ctx.ptr(inp, const=True), ctx.ptr(out)], "tanh.h", 0)
