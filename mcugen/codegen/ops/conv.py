@@ -98,10 +98,10 @@ def window(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor) -> Win
     return Window(stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, padding)
 
 
-def check_tensors(ctx: LoweringContext, op: Operator, quantized_dim: int) -> tuple[Tensor, Tensor, Tensor | None,
-                                                                                  Tensor]:
-    """The checks both convolutions share; returns input, filter, bias (or None), output."""
-    inp, filt, bias, out = ctx.input(op, 0), ctx.input(op, 1), ctx.input(op, 2), ctx.output(op)
+def check_operands(ctx: LoweringContext, op: Operator, inp: Tensor | None, filt: Tensor | None,
+                   out: Tensor) -> None:
+    """What every convolution needs of its operands: int8 NHWC, quantized per tensor
+    (activations), a constant filter."""
     require_dtype(ctx, op, inp, "int8")
     require_dtype(ctx, op, filt, "int8", role="filter")
     require_dtype(ctx, op, out, "int8", role="output")
@@ -114,6 +114,13 @@ def check_tensors(ctx: LoweringContext, op: Operator, quantized_dim: int) -> tup
         raise ctx.unsupported(op, "filter is not constant")
     if inp.quant.per_channel or out.quant.per_channel:
         raise ctx.unsupported(op, "per-channel quantized activations are not supported")
+
+
+def check_tensors(ctx: LoweringContext, op: Operator, quantized_dim: int) -> tuple[Tensor, Tensor, Tensor | None,
+                                                                                  Tensor]:
+    """The checks both convolutions share; returns input, filter, bias (or None), output."""
+    inp, filt, bias, out = ctx.input(op, 0), ctx.input(op, 1), ctx.input(op, 2), ctx.output(op)
+    check_operands(ctx, op, inp, filt, out)
     check_filter_quant(ctx, op, filt, out.shape[3], quantized_dim)
     if inp.shape[0] != out.shape[0]:
         raise ctx.unsupported(op, f"input batch {inp.shape[0]} differs from output batch {out.shape[0]}")
@@ -243,18 +250,7 @@ TRANSPOSE_CONV_QUANTIZED_DIM = 0
 def _transpose_conv_tensors(ctx: LoweringContext, op: Operator) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
     shape_t, filt, inp, bias, out = (ctx.input(op, 0), ctx.input(op, 1), ctx.input(op, 2), ctx.input(op, 3),
                                      ctx.output(op))
-    require_dtype(ctx, op, inp, "int8")
-    require_dtype(ctx, op, filt, "int8", role="filter")
-    require_dtype(ctx, op, out, "int8", role="output")
-    for role, t in (("input", inp), ("filter", filt), ("output", out)):
-        if len(t.shape) != 4:
-            raise ctx.unsupported(op, f"{role} {t.label()} has rank {len(t.shape)}; 4-D NHWC is required")
-        if t.quant is None:
-            raise ctx.unsupported(op, f"{role} {t.label()} is not quantized")
-    if not filt.is_constant:
-        raise ctx.unsupported(op, "filter is not constant")
-    if inp.quant.per_channel or out.quant.per_channel:
-        raise ctx.unsupported(op, "per-channel quantized activations are not supported")
+    check_operands(ctx, op, inp, filt, out)
     # TFLM sizes everything from the output tensor and never reads output_shape;
     # a model whose output_shape disagrees is not the model it claims to be.
     if shape_t is None or not shape_t.is_constant or shape_t.dtype != "int32":
