@@ -10,7 +10,7 @@ from typing import Any
 from .errors import ReferenceInterpreterError
 from .ir import Graph, Tensor
 from .loader import load_model
-from .codegen.lowering import lower_graph, supported_ops
+from .codegen.lowering import UnsupportedOpError, lower_graph, supported_ops
 from .ops import data_inputs, op_macs
 from .planner import MemoryPlan, plan_memory
 from .reference import TflmArena, tflm_arena
@@ -65,6 +65,7 @@ class ModelReport:
     tflm: TflmArena | None = None
     tflm_error: str | None = None
     unsupported: list[str] = field(default_factory=list)
+    refusal: str | None = None  # why the code generator refuses a supported op's options
 
     @property
     def ops(self) -> dict[str, int]:
@@ -82,6 +83,7 @@ class ModelReport:
             "tflm_error": self.tflm_error,
             "ops": self.ops,
             "unsupported_ops": self.unsupported,
+            "refusal": self.refusal,
             "inputs": [t.to_json() for t in self.inputs],
             "outputs": [t.to_json() for t in self.outputs],
             "layers": [
@@ -120,9 +122,13 @@ def analyze_graph(graph: Graph, name: str) -> ModelReport:
             supported=op.index not in unsupported,
         ))
     constants = None
+    refusal = None
     if not unsupported:
-        _, ctx = lower_graph(graph, plan)
-        constants = sum(a.nbytes for a in ctx.arrays)
+        try:
+            _, ctx = lower_graph(graph, plan)
+            constants = sum(a.nbytes for a in ctx.arrays)
+        except UnsupportedOpError as exc:  # a known op with an option mcugen cannot honour
+            refusal = exc.message
     return ModelReport(
         model=name,
         constants_bytes=constants,
@@ -134,6 +140,7 @@ def analyze_graph(graph: Graph, name: str) -> ModelReport:
         arena_bytes=plan.arena_bytes,
         plan=plan,
         unsupported=sorted({op.op for op in graph.operators if op.op not in known}),
+        refusal=refusal,
     )
 
 

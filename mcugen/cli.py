@@ -100,6 +100,8 @@ def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool) -> N
         named = [f"{op} (layer {idx[0]}" + (f" and {len(idx) - 1} more)" if len(idx) > 1 else ")")
                  for op, idx in groups.items()]
         problems.append(f"{report.model} uses ops mcugen cannot compile yet: {', '.join(named)}")
+    if report.refusal:
+        problems.append(f"{report.model} cannot be compiled: {report.refusal}")
     if verdict is not None and not verdict.fits:
         problems.append(f"{report.model} does not fit {verdict.board}: {verdict.shortfall()}")
     if problems:

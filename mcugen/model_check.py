@@ -23,7 +23,7 @@ _FULL_INT8_HINT = (
 
 @dataclass(frozen=True)
 class ModelKind:
-    kind: str  # "int8", "float", "hybrid", "int16"
+    kind: str  # "int8", "float", "hybrid", "int16", "uint8"
     reason: str = ""
 
 
@@ -54,6 +54,8 @@ def classify(graph: Graph) -> ModelKind:
             return ModelKind("float", f"{where} computes in float32")
         if any(t.dtype == "int16" for t in activations):
             return ModelKind("int16", f"{where} has int16 activations (16x8 quantization)")
+        if any(t.dtype == "uint8" for t in activations):
+            return ModelKind("uint8", f"{where} computes on uint8 activations (TF1-style asymmetric quantization)")
         if any(t.dtype in ("float32", "float16") for t in weights):
             return ModelKind("float", f"{where} has float weights")
     return ModelKind("int8")
@@ -73,6 +75,10 @@ def require_int8(graph: Graph, origin: str) -> None:
     kind = classify(graph)
     if kind.kind == "int8":
         return
+    if kind.kind == "uint8":
+        raise UnsupportedModelError(
+            f"{origin} is a uint8-quantized model ({kind.reason}); mcugen compiles int8 models "
+            "(uint8 is fine at the edges, through QUANTIZE)", _FULL_INT8_HINT)
     if kind.kind == "int16":
         raise UnsupportedModelError(
             f"{origin} is a 16x8-quantized model ({kind.reason}); mcugen compiles int8 models", _FULL_INT8_HINT

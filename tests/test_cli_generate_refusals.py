@@ -80,3 +80,26 @@ def test_same_conv_model_without_the_option_generates(tmp_path: Path) -> None:
     proc = run_cli("generate", conv_model(tmp_path, "conv_ok"), "--board", "host", "-o", out)
     assert proc.returncode == 0, proc.stderr
     assert (out / "mcugen_model.c").is_file(), sorted(p.name for p in out.iterdir())
+
+
+def test_inspect_reports_an_unsupported_option_after_the_tables(tmp_path: Path) -> None:
+    proc = run_cli("inspect", conv_model(tmp_path, "conv_zp", filter_zero_point=3), "--json")
+    assert_clean_refusal(proc, "cannot be compiled", "layer 1 (CONV_2D)", "filter zero point", code=1)
+    report = json.loads(proc.stdout)
+    assert report["unsupported_ops"] == [] and "filter zero point" in report["refusal"]
+    assert report["constants_bytes"] is None and report["arena_bytes"] > 0
+
+
+def test_legacy_uint8_model_is_refused_with_the_fix(tmp_path: Path) -> None:
+    """A TF1-style model: uint8 activations and weights everywhere, not only at the edges."""
+    rng = np.random.default_rng(3)
+    tensors = [Tensor((1, 6, 6, 3), "uint8", 0.02, 128),
+               Tensor((4, 3, 3, 3), "uint8", 0.01, 120, rng.integers(0, 256, (4, 3, 3, 3), dtype=np.uint8)),
+               Tensor((4,), "int32", 0.0002, 0, rng.integers(-300, 300, 4, dtype=np.int32)),
+               Tensor((1, 6, 6, 4), "uint8", 0.05, 128)]
+    model = write_model(tmp_path / "legacy_uint8.tflite", tensors,
+                        [Operator("CONV_2D", [0, 1, 2], [3], {"padding": "SAME", "stride_h": 1, "stride_w": 1})],
+                        inputs=[0], outputs=[3])
+    for command in (("inspect", model), ("generate", model, "-o", tmp_path / "out")):
+        assert_clean_refusal(run_cli(*command), "uint8-quantized model", "int8")
+    assert not (tmp_path / "out").exists()
