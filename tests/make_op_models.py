@@ -87,6 +87,8 @@ class Case:
     per_channel: bool = True
     # Calibration range per input (uniform); a seeded random lopsided range when absent.
     ranges: tuple[tuple[float, float], ...] = ()
+    # The model outputs' dtype when it is not io_type (ARG_MAX's int32 indices).
+    output_dtype: str | None = None
 
 
 CASES: list[Case] = []
@@ -542,6 +544,240 @@ def _shape_chain_dense(tf, keras, w):
     return lambda x: layer(tf.reshape(x, [tf.shape(x)[0], 105]))
 
 
+# ---- SUB / MAXIMUM / MINIMUM ---------------------------------------------
+
+def elementwise_case(name, op, a_shape, b_shape, act="NONE", const=False, ranges=(), note=""):
+    kind = op.upper()
+    if const:
+        desc = f"{kind} of {'x'.join(map(str, a_shape))} and a constant {'x'.join(map(str, b_shape))}"
+        inputs = (a_shape,)
+    else:
+        desc = f"{kind} of {'x'.join(map(str, a_shape))} and {'x'.join(map(str, b_shape))}"
+        inputs = (a_shape, b_shape)
+    desc += (f", fused {act}" if kind == "SUB" else "") + note
+
+    def build(tf, keras, w):
+        act_fn = _activation(tf, act)
+        combine = {"sub": tf.subtract, "maximum": tf.maximum, "minimum": tf.minimum}[op]
+        if const:
+            value = tf.constant(w.uniform(b_shape, -0.8, 1.7))
+            return lambda a: act_fn(combine(a, value))
+        return lambda a, b: act_fn(combine(a, b))
+
+    options = {kind: {"fused_activation_function": act}} if kind == "SUB" else {}
+    CASES.append(Case(name, desc, inputs, build, (kind,), options, ranges=ranges))
+
+
+elementwise_case("sub_same_shape", "sub", (1, 5, 7, 3), (1, 5, 7, 3), ranges=((-1.0, 1.5), (-3.0, 0.5)),
+                 note=" (inputs with different scales)")
+elementwise_case("sub_broadcast_channel", "sub", (1, 4, 4, 3), (1, 1, 1, 3), ranges=((-1.0, 1.5), (-0.4, 0.9)))
+elementwise_case("sub_broadcast_rows", "sub", (1, 5, 7, 3), (1, 5, 1, 1), ranges=((-1.0, 1.5), (-2.0, 2.0)))
+elementwise_case("sub_const_vector", "sub", (1, 5, 7, 3), (3,), const=True)
+elementwise_case("sub_same_shape_relu", "sub", (1, 5, 7, 3), (1, 5, 7, 3), act="RELU",
+                 ranges=((-1.0, 1.5), (-3.0, 0.5)))
+elementwise_case("maximum_same_shape", "maximum", (1, 5, 7, 3), (1, 5, 7, 3), ranges=((-1.0, 1.5), (-3.0, 0.5)),
+                 note=" (calibrated over different ranges)")
+elementwise_case("maximum_broadcast_channel", "maximum", (1, 4, 4, 3), (1, 1, 1, 3),
+                 ranges=((-1.0, 1.5), (-0.4, 0.9)))
+elementwise_case("maximum_const_vector", "maximum", (1, 5, 7, 3), (3,), const=True)
+elementwise_case("minimum_same_shape", "minimum", (1, 5, 7, 3), (1, 5, 7, 3), ranges=((-1.0, 1.5), (-3.0, 0.5)),
+                 note=" (calibrated over different ranges)")
+elementwise_case("minimum_broadcast_rows", "minimum", (1, 5, 7, 3), (1, 5, 1, 1),
+                 ranges=((-1.0, 1.5), (-2.0, 2.0)))
+elementwise_case("minimum_const_vector", "minimum", (1, 5, 7, 3), (3,), const=True)
+
+
+# ---- standalone RELU / RELU6 / LEAKY_RELU / TANH -------------------------
+
+@case("relu_standalone", "RELU on a model input 1x7x9x3 (keras ReLU; nothing to fuse it into)",
+      [(1, 7, 9, 3)], ["RELU"], ranges=((-3.0, 2.0),))
+def _relu(tf, keras, w):
+    layer = keras.layers.ReLU(name="relu")
+    return lambda x: layer(x)
+
+
+@case("relu6_standalone", "RELU6 on a model input 1x7x9x3 (keras ReLU(max_value=6)), inputs in [-4, 9]",
+      [(1, 7, 9, 3)], ["RELU6"], ranges=((-4.0, 9.0),))
+def _relu6(tf, keras, w):
+    layer = keras.layers.ReLU(max_value=6.0, name="relu6")
+    return lambda x: layer(x)
+
+
+# The converter hoists a RELU written after a RESHAPE ahead of it.
+@case("relu_reshape", "tf.nn.relu(tf.reshape(x, [1, 36, 5])) of 1x6x10x3: the converter emits RELU then RESHAPE",
+      [(1, 6, 10, 3)], ["RELU", "RESHAPE"], ranges=((-3.0, 2.0),))
+def _relu_reshape(tf, keras, w):
+    return lambda x: tf.nn.relu(tf.reshape(x, [1, 36, 5]))
+
+
+@case("relu6_after_concat", "CONCATENATION on channels of 1x5x7x3 and 1x5x7x2 then RELU6 (not fused)",
+      [(1, 5, 7, 3), (1, 5, 7, 2)], ["CONCATENATION", "RELU6"], ranges=((-4.0, 9.0), (-2.0, 7.0)))
+def _relu6_concat(tf, keras, w):
+    return lambda a, b: tf.nn.relu6(tf.concat([a, b], axis=3))
+
+
+@case("leaky_relu", "LEAKY_RELU alpha 0.2 on 1x7x9x3, inputs in [-3, 2]", [(1, 7, 9, 3)], ["LEAKY_RELU"],
+      ranges=((-3.0, 2.0),))
+def _leaky(tf, keras, w):
+    return lambda x: tf.nn.leaky_relu(x, alpha=0.2)
+
+
+@case("leaky_relu_keras", "LEAKY_RELU alpha 0.3 (keras LeakyReLU) on 1x6x5x4", [(1, 6, 5, 4)], ["LEAKY_RELU"])
+def _leaky_keras(tf, keras, w):
+    layer = keras.layers.LeakyReLU(negative_slope=0.3, name="leaky")
+    return lambda x: layer(x)
+
+
+@case("tanh", "TANH on 1x7x9x3, inputs in [-4, 4]", [(1, 7, 9, 3)], ["TANH"], ranges=((-4.0, 4.0),))
+def _tanh(tf, keras, w):
+    return lambda x: tf.math.tanh(x)
+
+
+@case("tanh_lopsided", "TANH on 1x6x5x4 over a seeded lopsided input range", [(1, 6, 5, 4)], ["TANH"])
+def _tanh_lop(tf, keras, w):
+    return lambda x: tf.math.tanh(x)
+
+
+# ---- SPLIT / SPLIT_V / PACK / UNPACK -------------------------------------
+
+@case("split_channels_3", "SPLIT 1x5x7x6 into three 1x5x7x2 on the channel axis, each a model output",
+      [(1, 5, 7, 6)], ["SPLIT"], options={"SPLIT": {"num_splits": 3}})
+def _split(tf, keras, w):
+    return lambda x: tf.split(x, 3, axis=3)
+
+
+@case("split_rows_2", "SPLIT 1x6x5x3 into two 1x3x5x3 on H, each a model output",
+      [(1, 6, 5, 3)], ["SPLIT"], options={"SPLIT": {"num_splits": 2}})
+def _split_h(tf, keras, w):
+    return lambda x: tf.split(x, 2, axis=1)
+
+
+@case("split_v_channels", "SPLIT_V 1x5x7x6 into channel sizes [1, 3, 2], each a model output",
+      [(1, 5, 7, 6)], ["SPLIT_V"], options={"SPLIT_V": {"num_splits": 3}})
+def _split_v(tf, keras, w):
+    return lambda x: tf.split(x, [1, 3, 2], axis=3)
+
+
+@case("split_v_width", "SPLIT_V 1x5x7x3 into width sizes [4, 3], each a model output",
+      [(1, 5, 7, 3)], ["SPLIT_V"], options={"SPLIT_V": {"num_splits": 2}})
+def _split_v_w(tf, keras, w):
+    return lambda x: tf.split(x, [4, 3], axis=2)
+
+
+@case("pack_axis1", "PACK of two 1x5x3 inputs on axis 1 (-> 1x2x5x3)", [(1, 5, 3), (1, 5, 3)], ["PACK"],
+      options={"PACK": {"axis": 1, "values_count": 2}}, ranges=((-1.0, 1.5), (-1.0, 1.5)))
+def _pack1(tf, keras, w):
+    return lambda a, b: tf.stack([a, b], axis=1)
+
+
+@case("pack_last_axis_3", "PACK of three 1x4x5 inputs on axis -1 (-> 1x4x5x3; the converter keeps axis -1)",
+      [(1, 4, 5), (1, 4, 5), (1, 4, 5)], ["PACK"], options={"PACK": {"axis": -1, "values_count": 3}},
+      ranges=((-2.0, 2.0), (-2.0, 2.0), (-2.0, 2.0)))
+def _pack3(tf, keras, w):
+    return lambda a, b, c: tf.stack([a, b, c], axis=-1)
+
+
+@case("unpack_axis1", "UNPACK 1x3x5x4 on axis 1 into three 1x5x4, each a model output", [(1, 3, 5, 4)],
+      ["UNPACK"], options={"UNPACK": {"axis": 1, "num": 3}})
+def _unpack1(tf, keras, w):
+    return lambda x: tf.unstack(x, axis=1)
+
+
+@case("unpack_last_axis", "UNPACK 1x4x6x2 on axis -1 (kept negative by the converter) into two 1x4x6, each a "
+      "model output", [(1, 4, 6, 2)], ["UNPACK"], options={"UNPACK": {"axis": -1, "num": 2}})
+def _unpack_last(tf, keras, w):
+    return lambda x: tf.unstack(x, axis=-1)
+
+
+# ---- ARG_MAX ---------------------------------------------------------------
+
+@case("argmax_channels", "ARG_MAX over the channels of 1x5x7x6, int32 indices out", [(1, 5, 7, 6)], ["ARG_MAX"],
+      options={"ARG_MAX": {"output_type": 2}}, output_dtype="int32")
+def _argmax_c(tf, keras, w):
+    return lambda x: tf.argmax(x, axis=-1, output_type=tf.int32)
+
+
+@case("argmax_rows", "ARG_MAX over axis 1 of 1x6x5x3, int32 indices out", [(1, 6, 5, 3)], ["ARG_MAX"],
+      options={"ARG_MAX": {"output_type": 2}}, output_dtype="int32")
+def _argmax_h(tf, keras, w):
+    return lambda x: tf.argmax(x, axis=1, output_type=tf.int32)
+
+
+# ---- RESIZE_BILINEAR -------------------------------------------------------
+
+@case("resize_bilinear_half_pixel", "RESIZE_BILINEAR 1x5x7x3 -> 1x10x14x3 with half_pixel_centers=True "
+      "(tf.image.resize, bilinear)", [(1, 5, 7, 3)], ["RESIZE_BILINEAR"],
+      options={"RESIZE_BILINEAR": {"align_corners": False, "half_pixel_centers": True}})
+def _bilinear_half(tf, keras, w):
+    return lambda x: tf.image.resize(x, [10, 14], method="bilinear")
+
+
+@case("resize_bilinear_half_pixel_odd", "RESIZE_BILINEAR 1x5x7x3 -> 1x9x12x3 with half_pixel_centers=True, "
+      "non-integer ratios", [(1, 5, 7, 3)], ["RESIZE_BILINEAR"],
+      options={"RESIZE_BILINEAR": {"align_corners": False, "half_pixel_centers": True}})
+def _bilinear_half_odd(tf, keras, w):
+    return lambda x: tf.image.resize(x, [9, 12], method="bilinear")
+
+
+@case("resize_bilinear_align_corners", "RESIZE_BILINEAR 1x5x7x3 -> 1x9x12x3 with align_corners=True "
+      "(tf.compat.v1 resize)", [(1, 5, 7, 3)], ["RESIZE_BILINEAR"],
+      options={"RESIZE_BILINEAR": {"align_corners": True, "half_pixel_centers": False}})
+def _bilinear_align(tf, keras, w):
+    return lambda x: tf.compat.v1.image.resize_bilinear(x, [9, 12], align_corners=True)
+
+
+@case("resize_bilinear_plain", "RESIZE_BILINEAR 1x5x7x3 -> 1x10x14x3, neither align_corners nor "
+      "half_pixel_centers (tf.compat.v1 resize)", [(1, 5, 7, 3)], ["RESIZE_BILINEAR"],
+      options={"RESIZE_BILINEAR": {"align_corners": False, "half_pixel_centers": False}})
+def _bilinear_plain(tf, keras, w):
+    return lambda x: tf.compat.v1.image.resize_bilinear(x, [10, 14])
+
+
+@case("resize_bilinear_compat_half_pixel", "RESIZE_BILINEAR 1x5x7x3 -> 1x9x12x3 with half_pixel_centers=True "
+      "(tf.compat.v1 resize)", [(1, 5, 7, 3)], ["RESIZE_BILINEAR"],
+      options={"RESIZE_BILINEAR": {"align_corners": False, "half_pixel_centers": True}})
+def _bilinear_compat_half(tf, keras, w):
+    return lambda x: tf.compat.v1.image.resize_bilinear(x, [9, 12], half_pixel_centers=True)
+
+
+# ---- TRANSPOSE_CONV --------------------------------------------------------
+
+def transpose_conv_case(name, shape, filters, kernel, strides=2, padding="SAME", act="NONE", use_bias=True,
+                        separate_act=False, note=""):
+    kh, kw = _pair(kernel)
+    sh, sw = _pair(strides)
+    cin = shape[-1]
+    desc = (f"TRANSPOSE_CONV {kh}x{kw} {cin}->{filters}, stride {sh}x{sw}, {padding}, "
+            + (f"then a separate {act} op" if separate_act else f"fused {act}") + f" on {'x'.join(map(str, shape))} (keras Conv2DTranspose)"
+            + ("" if use_bias else ", no bias") + note)
+
+    def build(tf, keras, w):
+        layer = keras.layers.Conv2DTranspose(filters, (kh, kw), strides=(sh, sw), padding=padding.lower(),
+                                             use_bias=use_bias, name="deconv")
+        layer.build(shape)
+        values = [w.kernel((kh, kw, filters, cin), kh * kw * cin)]
+        if use_bias:
+            values.append(w.bias(filters))
+        layer.set_weights(values)
+        act_fn = _activation(tf, act)
+        return lambda x: act_fn(layer(x))
+
+    want = {"padding": padding, "stride_h": sh, "stride_w": sw,
+            "fused_activation_function": "NONE" if separate_act else act}
+    ops = ("TRANSPOSE_CONV", act) if separate_act else ("TRANSPOSE_CONV",)
+    CASES.append(Case(name, desc, (shape,), build, ops, {"TRANSPOSE_CONV": want}))
+
+
+transpose_conv_case("tconv_3x3_s2_same_none", (1, 4, 5, 3), 5, 3)
+transpose_conv_case("tconv_3x3_s2_valid_none", (1, 4, 5, 3), 5, 3, padding="VALID")
+transpose_conv_case("tconv_3x3_s2_same_relu", (1, 4, 5, 3), 5, 3, act="RELU")
+transpose_conv_case("tconv_3x3_s2_valid_relu", (1, 4, 5, 3), 5, 3, padding="VALID", act="RELU")
+# Without a bias the converter leaves the RELU unfused.
+transpose_conv_case("tconv_3x3_s2_valid_nobias_relu", (1, 4, 5, 3), 5, 3, padding="VALID", act="RELU",
+                    use_bias=False, separate_act=True, note=" (without a bias the converter does not fuse it)")
+transpose_conv_case("tconv_2x2_s2_same_none_nobias", (1, 4, 5, 3), 4, 2, use_bias=False)
+
+
 # --------------------------------------------------------------------------
 # Conversion and checks
 # --------------------------------------------------------------------------
@@ -586,7 +822,9 @@ def convert(tf, keras, c: Case) -> bytes:
         return converter.convert()
 
 
-_WEIGHTED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+# The weights' and the bias's input index of each weighted operator
+# (TRANSPOSE_CONV's inputs are output_shape, weights, input, bias).
+_WEIGHTED = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2), "TRANSPOSE_CONV": (1, 3)}
 
 
 def _tensor_json(t) -> dict[str, Any]:
@@ -609,8 +847,8 @@ def describe(c: Case, raw: bytes) -> dict[str, Any]:
         wrong = {k: first.options.get(k) for k, v in want.items() if first.options.get(k) != v}
         if wrong:
             raise CaseError(f"{op_name} options {wrong}, expected {want}")
-    io_dtype = c.io_type
-    for t in g.input_tensors() + g.output_tensors():
+    for t, io_dtype in [(t, c.io_type) for t in g.input_tensors()] + [
+            (t, c.output_dtype or c.io_type) for t in g.output_tensors()]:
         if t.dtype != io_dtype:
             raise CaseError(f"model edge tensor '{t.name}' is {t.dtype}, expected {io_dtype}")
 
@@ -618,14 +856,15 @@ def describe(c: Case, raw: bytes) -> dict[str, Any]:
     for o in g.operators:
         entry: dict[str, Any] = {"op": o.op, "options": dict(sorted(o.options.items()))}
         if o.op in _WEIGHTED:
-            weights = g.tensor(o.inputs[1])
+            wi, bi = _WEIGHTED[o.op]
+            weights = g.tensor(o.inputs[wi])
             if weights.quant is None:
                 raise CaseError(f"{o.op} weights are not quantized")
             per_channel = weights.quant.per_channel
             if per_channel != c.per_channel:
                 raise CaseError(f"{o.op} weights are {'per-channel' if per_channel else 'per-tensor'}")
             entry["weights"] = "per-channel" if per_channel else "per-tensor"
-            bias = g.tensor(o.inputs[2]) if len(o.inputs) > 2 and o.inputs[2] >= 0 else None
+            bias = g.tensor(o.inputs[bi]) if len(o.inputs) > bi and o.inputs[bi] >= 0 else None
             if bias is None:
                 entry["bias"] = "omitted"
             elif bias.data is not None and not bias.data.any():

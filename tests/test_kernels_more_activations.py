@@ -105,6 +105,8 @@ def _unary_cases() -> list[Case]:
         _unary("relu6_typical", "RELU6", s, (0.05, -20), (0.05, -20), None),
         _unary("relu6_six_saturates", "RELU6", s, (0.02, -100), (0.02, -100), None),
         _unary("relu6_tie", "RELU6", s, (0.1, 3), (0.1, 3), None),  # 6 / 0.1 in float32
+        # the converter's standalone RELU6 has its own output range; TFLM ignores it
+        _unary("relu6_other_output_quant", "RELU6", s, (0.05, -20), (6 / 255, -128), None),
         _unary("leaky_relu_0_2", "LEAKY_RELU", s, (0.05, -10), (0.04, 7), {"alpha": 0.2}),
         _unary("leaky_relu_0_01", "LEAKY_RELU", s, (0.1, 20), (0.1, 20), {"alpha": 0.01}),
         _unary("leaky_relu_zero_alpha", "LEAKY_RELU", s, (0.1, 0), (0.05, -128), {"alpha": 0.0}),
@@ -150,7 +152,6 @@ def _refused() -> list[tuple[Case, str]]:
               T(s, "int8", 0.07, 3), None), "share one quantization"),
         (Case("relu_per_channel", "RELU", [T(s, "int8", [0.1] * 5, 0, axis=3)], T(s, "int8", 0.1, 0), None),
          "quantized per tensor"),
-        (_unary("relu6_rescale", "RELU6", s, (0.05, -20), (6 / 255, -128), None), "does not rescale"),
         (_unary("leaky_relu_negative_alpha", "LEAKY_RELU", s, (0.05, 0), (0.05, 0), {"alpha": -0.5}),
          "alpha=-0.5"),
         (_unary("tanh_output_zp", "TANH", s, (0.05, 0), (1 / 128, -128), None), "zero point must be 0"),

@@ -230,17 +230,20 @@ def quantized_six(scale: float, zero_point: int) -> int:
 @lowers("RELU6")
 def lower_relu6(ctx: LoweringContext, op: Operator) -> LayerCall:
     inp, out, in_scale, in_zp, out_scale, out_zp = _int8_unary(ctx, op)
-    # activations_common.cc Relu6Prepare: TFLM clamps the raw input in the
-    # input's quantization and never looks at the output's, so the two must agree
-    if (np.float32(in_scale), in_zp) != (np.float32(out_scale), out_zp):
-        raise ctx.unsupported(op, f"output quantization s={out_scale:.6g} zp={out_zp} differs from the input's "
-                                  f"s={in_scale:.6g} zp={in_zp}; TFLM's RELU6 does not rescale")
+    # activations_common.cc Relu6Prepare: TFLM clamps the raw input in the input's
+    # quantization and never looks at the output's. The converter gives a standalone
+    # RELU6 its own output range (scale 6/255), so the bytes then mean other values
+    # than TFLite's interpreter would produce; mcugen matches TFLM, its oracle, and
+    # says so in the layer's comment rather than refusing a model TFLM runs.
     six = quantized_six(in_scale, in_zp)
     params = [
         ("size", c_int(inp.num_elements)),
         ("act", "{.min = %s, .max = %s}" % (c_int(in_zp), c_int(six))),
     ]
     comment = f"RELU6 in {shape_text(inp)} -> out {shape_text(out)}, clamp [{in_zp}, {six}]"
+    if (np.float32(in_scale), in_zp) != (np.float32(out_scale), out_zp):
+        comment += (f"; output quantization (s={out_scale:.6g} zp={out_zp}) differs from the input's and is "
+                    "ignored, as TFLite Micro ignores it")
     return LayerCall(op.index, op.op, comment, "mcugen_relu6_s8", "mcugen_relu6_params_t", params,
                      [ctx.ptr(inp, const=True), ctx.ptr(out)], "relu.h", 0)
 
