@@ -1,23 +1,5 @@
 #include "conv.h"
 
-/* The first and one-past-last filter taps t in [0, taps) whose input coordinate
- * origin + t * dilation lands inside [0, size). Computed once per output row or
- * column, so the inner loops need no bounds checks and no divisions. */
-static void conv_valid_taps(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *first,
-                            int32_t *end)
-{
-    int32_t t0 = 0;
-    while (t0 < taps && origin + t0 * dilation < 0) {
-        ++t0;
-    }
-    int32_t t1 = taps;
-    while (t1 > t0 && origin + (t1 - 1) * dilation >= size) {
-        --t1;
-    }
-    *first = t0;
-    *end = t1;
-}
-
 /* sum_i w[i] * (x[i] + x_offset). The sum is kept in uint32: each product fits
  * int32, and TFLM's int32 accumulator wraps on real hardware when a huge filter
  * overflows it; unsigned arithmetic gives that same result without C's
@@ -99,10 +81,10 @@ void mcugen_conv_s8(const mcugen_conv_params_t *p, const int8_t *input, const in
         win.image = input + b * image_size;
         for (int32_t oy = 0; oy < p->output.h; ++oy) {
             win.in_y0 = oy * p->stride_h - p->pad_h;
-            conv_valid_taps(win.in_y0, p->dilation_h, p->filter_h, p->input.h, &win.fy0, &win.fy1);
+            mcugen_valid_taps(win.in_y0, p->dilation_h, p->filter_h, p->input.h, &win.fy0, &win.fy1);
             for (int32_t ox = 0; ox < p->output.w; ++ox) {
                 win.in_x0 = ox * p->stride_w - p->pad_w;
-                conv_valid_taps(win.in_x0, p->dilation_w, p->filter_w, p->input.w, &win.fx0, &win.fx1);
+                mcugen_valid_taps(win.in_x0, p->dilation_w, p->filter_w, p->input.w, &win.fx0, &win.fx1);
                 conv_pixel(p, &win, filter, bias, out);
                 out += p->output.c;
             }

@@ -6,23 +6,6 @@
  * the stack: 4 * DW_CHUNK bytes. */
 #define DW_CHUNK 32
 
-/* The first and one-past-last filter taps t in [0, taps) whose input coordinate
- * origin + t * dilation lands inside [0, size). */
-static void dw_valid_taps(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *first,
-                          int32_t *end)
-{
-    int32_t t0 = 0;
-    while (t0 < taps && origin + t0 * dilation < 0) {
-        ++t0;
-    }
-    int32_t t1 = taps;
-    while (t1 > t0 && origin + (t1 - 1) * dilation >= size) {
-        --t1;
-    }
-    *first = t0;
-    *end = t1;
-}
-
 /* The window of one output pixel: where it starts in the image and which taps land inside. */
 typedef struct {
     const int8_t *image; /* this batch's input */
@@ -101,10 +84,10 @@ void mcugen_depthwise_conv_s8(const mcugen_depthwise_conv_params_t *p, const int
         win.image = input + b * image_size;
         for (int32_t oy = 0; oy < p->output.h; ++oy) {
             win.in_y0 = oy * p->stride_h - p->pad_h;
-            dw_valid_taps(win.in_y0, p->dilation_h, p->filter_h, p->input.h, &win.fy0, &win.fy1);
+            mcugen_valid_taps(win.in_y0, p->dilation_h, p->filter_h, p->input.h, &win.fy0, &win.fy1);
             for (int32_t ox = 0; ox < p->output.w; ++ox) {
                 win.in_x0 = ox * p->stride_w - p->pad_w;
-                dw_valid_taps(win.in_x0, p->dilation_w, p->filter_w, p->input.w, &win.fx0, &win.fx1);
+                mcugen_valid_taps(win.in_x0, p->dilation_w, p->filter_w, p->input.w, &win.fx0, &win.fx1);
                 for (int32_t oc0 = 0; oc0 < out_c; oc0 += DW_CHUNK) {
                     const int32_t n = out_c - oc0 < DW_CHUNK ? out_c - oc0 : DW_CHUNK;
                     dw_chunk(p, &win, oc0, n, filter, bias, out);

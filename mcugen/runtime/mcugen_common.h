@@ -87,4 +87,22 @@ static inline int32_t mcugen_requantize(int32_t x, int32_t multiplier, int32_t s
     return mcugen_rounding_divide_by_pot(mcugen_sat_rounding_doubling_high_mul(shifted, multiplier), right);
 }
 
+/* The first and one-past-last filter taps t in [0, taps) whose input coordinate
+ * origin + t * dilation lands inside [0, size). Convolutions compute it once per
+ * output row or column, so their inner loops need no bounds checks or divisions. */
+static inline void mcugen_valid_taps(int32_t origin, int32_t dilation, int32_t taps, int32_t size,
+                                     int32_t *first, int32_t *end)
+{
+    int32_t t0 = 0;
+    while (t0 < taps && origin + t0 * dilation < 0) {
+        ++t0;
+    }
+    int32_t t1 = taps;
+    while (t1 > t0 && origin + (t1 - 1) * dilation >= size) {
+        --t1;
+    }
+    *first = t0;
+    *end = t1;
+}
+
 #endif /* MCUGEN_COMMON_H */
