@@ -29,7 +29,7 @@ from .generate import compile_model
 from .resources import templates_dir
 
 AGENT_DIR = Path(__file__).resolve().parent / "agent"
-AGENT_FILES = ("mcugen_board.h", "mcugen_frame.h", "mcugen_frame.c", "mcugen_agent.h", "mcugen_agent.c")
+AGENT_FILES = ("mcugen_board.h", "mcugen_app.h", "mcugen_frame.h", "mcugen_frame.c", "mcugen_agent.h", "mcugen_agent.c")
 HOST_BOARD_ID = "host"
 HOST_CLOCK_HZ = 1_000_000_000
 EXE_NAME = "mcugen_host_agent"
@@ -52,6 +52,7 @@ def host_agent_sources(model_path: str | Path) -> dict[str, str]:
         files[name] = (AGENT_DIR / name).read_text()
     port_dir = templates_dir() / "ports" / "host"
     files["board_host.c"] = (port_dir / "board_host.c").read_text()
+    files["mcugen_app_bench.c"] = (templates_dir() / "apps" / "bench" / "mcugen_app_bench.c").read_text()
     files["mcugen_board_config.h"] = _environment().get_template("ports/host/mcugen_board_config.h.j2").render(
         version=__version__, board_id=HOST_BOARD_ID, clock_hz=HOST_CLOCK_HZ, counter_kind=0,
         build_id=f"mcugen {__version__} host {sha[:12]}")

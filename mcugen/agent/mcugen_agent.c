@@ -44,6 +44,8 @@ static uint8_t last_was_invoke;   /* the previous CRC-good frame was an INVOKE t
 static uint8_t last_invoke_seq;
 static uint8_t last_invoke_reply[13];
 
+static mcugen_agent_handler_fn app_handler;
+
 static uint64_t layer_counts[MCUGEN_AGENT_LAYERS];
 static uint64_t layer_begin_count;
 
@@ -326,9 +328,34 @@ static void handle_frame(const mcugen_frame_t *f)
         handle_profile(f);
         return;
     default:
+        if (app_handler != NULL && f->type < MCUGEN_REPLY_BIT && app_handler(f)) {
+            return;
+        }
         send_error(f->seq, MCUGEN_ERR_UNKNOWN_COMMAND, "unknown command");
         return;
     }
+}
+
+/* ---- for applications ---- */
+
+void mcugen_agent_set_handler(mcugen_agent_handler_fn handler)
+{
+    app_handler = handler;
+}
+
+void mcugen_agent_reply(uint8_t command, uint8_t seq, const uint8_t *payload, size_t length)
+{
+    (void)mcugen_frame_send(mcugen_board_write, (uint8_t)(command | MCUGEN_REPLY_BIT), seq, payload, length);
+}
+
+void mcugen_agent_error(uint8_t seq, uint8_t code, const char *message)
+{
+    send_error(seq, code, message);
+}
+
+void mcugen_agent_send_event(uint8_t type, const uint8_t *payload, size_t length)
+{
+    (void)mcugen_frame_send(mcugen_board_write, type, 0, payload, length);
 }
 
 /* ---- the loop ---- */
@@ -359,6 +386,17 @@ void mcugen_agent_feed(uint8_t byte)
         }
         event = mcugen_frame_rx_poll(&rx, &frame);
     }
+}
+
+unsigned mcugen_agent_poll(void)
+{
+    unsigned n = 0;
+    uint8_t byte;
+    while (mcugen_board_poll_byte(&byte)) {
+        mcugen_agent_feed(byte);
+        ++n;
+    }
+    return n;
 }
 
 void mcugen_agent_run(void)

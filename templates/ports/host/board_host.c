@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "mcugen_agent.h"
+#include "mcugen_app.h"
 #include "mcugen_board.h"
 
 static int use_stdio;
@@ -127,6 +129,34 @@ uint8_t mcugen_board_read_byte(void)
     return in_buf[in_pos++];
 }
 
+int mcugen_board_poll_byte(uint8_t *byte)
+{
+    if (in_pos >= in_len) {
+        int fd = use_stdio ? STDIN_FILENO : conn_fd;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (fd < 0 || poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP))) {
+            return 0; /* nothing has arrived (or nobody is connected yet) */
+        }
+    }
+    *byte = mcugen_board_read_byte();
+    return 1;
+}
+
+/* LEDs: the host has none, so only their state is kept, for applications to report. */
+static uint32_t led_bits;
+
+void mcugen_board_led_set(unsigned index, int on)
+{
+    if (index < 32u) {
+        led_bits = on ? (led_bits | (1u << index)) : (led_bits & ~(1u << index));
+    }
+}
+
+uint32_t mcugen_board_led_state(void)
+{
+    return led_bits;
+}
+
 void mcugen_board_write(const uint8_t *data, size_t length)
 {
     int fd = use_stdio ? STDOUT_FILENO : conn_fd;
@@ -184,6 +214,6 @@ int main(int argc, char **argv)
     if (!use_stdio) {
         listen_on(port);
     }
-    mcugen_agent_run();
+    mcugen_app_run();
     return 0;
 }

@@ -27,3 +27,20 @@ uint8_t mcugen_soc_uart_read_byte(void)
     }
     return (uint8_t)MCUGEN_UART0->DATA;
 }
+
+int mcugen_soc_uart_poll_byte(uint8_t *byte)
+{
+    if (!(MCUGEN_UART0->STATE & MCUGEN_UART_STATE_RX_FULL)) {
+        return 0;
+    }
+    *byte = (uint8_t)MCUGEN_UART0->DATA;
+    return 1;
+}
+
+/* The emulated board has no LEDs to drive: their state lives in the shared layer,
+ * and applications report it over the serial link. */
+void mcugen_soc_led_write(unsigned index, int on)
+{
+    (void)index;
+    (void)on;
+}

@@ -54,3 +54,20 @@ uint8_t mcugen_soc_uart_read_byte(void)
     }
     return (uint8_t)MCUGEN_USART1->DR;
 }
+
+int mcugen_soc_uart_poll_byte(uint8_t *byte)
+{
+    if (!(MCUGEN_USART1->SR & (MCUGEN_USART_SR_RXNE | MCUGEN_USART_SR_ORE))) {
+        return 0;
+    }
+    *byte = (uint8_t)MCUGEN_USART1->DR;
+    return 1;
+}
+
+/* QEMU's netduinoplus2 has no LEDs mcugen drives: their state lives in the shared
+ * layer, and applications report it over the serial link. */
+void mcugen_soc_led_write(unsigned index, int on)
+{
+    (void)index;
+    (void)on;
+}
