@@ -9,12 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import McugenError
-from .ir import NUMPY_DTYPES, Tensor
+from .ir import Tensor
+from .preprocess import PIXEL_RANGES, PixelFormat, PreprocessParams, frame_to_tensor, image_to_rgb888
 from .validate import load_vectors, random_inputs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm"}
-# Real-valued range a pixel 0..255 maps to before quantization, by name.
-PIXEL_RANGES = {"0-1": (0.0, 1.0), "0-255": (0.0, 255.0), "-1-1": (-1.0, 1.0)}
 
 
 @dataclass
@@ -45,30 +44,11 @@ def _class_names(data_dir: Path, folders: list[str]) -> list[str]:
 
 
 def quantize_image(path: Path, tensor: Tensor, pixel_range: str) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    shape = tensor.shape
-    if len(shape) != 4:
-        raise McugenError(f"image input needs an NHWC input tensor; {tensor.label()} has shape {list(shape)}")
-    _, height, width, channels = shape
-    if channels not in (1, 3):
-        raise McugenError(f"image input needs 1 or 3 channels; {tensor.label()} has {channels}")
-    try:
-        with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-            pixels = np.asarray(img, dtype=np.float32).reshape(shape)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise McugenError(f"cannot read image {path}: {exc}") from None
-    lo, hi = PIXEL_RANGES[pixel_range]
-    real = lo + pixels / np.float32(255.0) * np.float32(hi - lo)
-    if tensor.dtype == "float32":
-        return real.astype(np.float32)
-    if tensor.quant is None:
-        raise McugenError(f"input {tensor.label()} is {tensor.dtype} without quantization parameters")
-    info = np.iinfo(NUMPY_DTYPES[tensor.dtype])
-    scale, zp = tensor.quant.scale[0], tensor.quant.zero_point[0]
-    q = np.round(real / np.float32(scale)) + zp
-    return np.clip(q, info.min, info.max).astype(NUMPY_DTYPES[tensor.dtype])
+    """The input tensor for one image file, as the device would compute it from an RGB888
+    camera frame of the image's own size (centre crop, box resize, LUT: mcugen.preprocess)."""
+    params = PreprocessParams.for_tensor(tensor, PIXEL_RANGES[pixel_range])
+    data, width, height = image_to_rgb888(path)
+    return frame_to_tensor(data, width, height, PixelFormat.RGB888, params)
 
 
 def image_inputs(data_dir: Path, tensors: list[Tensor], pixel_range: str = "0-1") -> Inputs:
@@ -90,8 +70,9 @@ def image_inputs(data_dir: Path, tensors: list[Tensor], pixel_range: str = "0-1"
                                      f"{folder}/{image.name}"))
     if not sets:
         raise McugenError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {data_dir}")
-    return Inputs(sets, names, [f"images scaled to [{PIXEL_RANGES[pixel_range][0]:g}, "
-                                f"{PIXEL_RANGES[pixel_range][1]:g}] then quantized to the input"])
+    lo, hi = PIXEL_RANGES[pixel_range]
+    return Inputs(sets, names, [f"images centre-cropped to the input's aspect ratio, box-resized, scaled to "
+                                f"[{lo:g}, {hi:g}] then quantized to the input"])
 
 
 def vector_inputs(paths: list[Path], tensors: list[Tensor]) -> Inputs:

@@ -31,6 +31,63 @@ class MemoryRegion:
     size: int
 
 
+# Pixel formats a camera can deliver, named as in the board files; codes as MCUGEN_PIXEL_* in mcugen_board.h.
+PIXEL_FORMATS = {"GRAY8": 1, "RGB565": 2, "RGB888": 3, "YUV422": 4}
+# How far a board/app pair has been checked, weakest first.
+VERIFIED_LEVELS = ("described", "host", "compiled", "emulated", "hardware")
+VERIFIED_MEANING = {
+    "described": "data only",
+    "host": "app logic run on the host against stubs; no compiler for the MCU here",
+    "compiled": "compiled and fitted for the real MCU in CI; never run here",
+    "emulated": "runs end to end on the emulated board in CI",
+    "hardware": "tried on the real board",
+}
+
+
+@dataclass(frozen=True)
+class Led:
+    name: str
+    pin: str          # "PC0" (STM32 port letter and pin), "GPIO33" (ESP32), "virtual" (emulated)
+    active_low: bool
+
+    def c_pin(self) -> tuple[str, int]:
+        """(port letter, pin number) for the generated pin table; ('\\0', 0) for a virtual LED."""
+        m = re.fullmatch(r"P([A-K])(\d{1,2})", self.pin)
+        if m:
+            return m.group(1), int(m.group(2))
+        m = re.fullmatch(r"GPIO(\d{1,2})", self.pin)
+        if m:
+            return "G", int(m.group(1))
+        return "\\0", 0
+
+
+@dataclass(frozen=True)
+class Camera:
+    sensor: str
+    formats: tuple[str, ...]          # what the driver can deliver (PIXEL_FORMATS names)
+    resolution: tuple[int, int]       # the frame size the port configures
+    host_fed: bool                    # emulated boards: frames come from the host over the serial link
+    frame_region: str | None          # RAM region of the frame buffer (None: the arena's region)
+    pins: dict[str, int]
+    facts: dict[str, Any]             # the rest of the table, for people (interface, module, ...)
+
+    @property
+    def max_frame_bytes(self) -> int:
+        return self.resolution[0] * self.resolution[1] * max(_BYTES_PER_PIXEL[f] for f in self.formats)
+
+
+_BYTES_PER_PIXEL = {"GRAY8": 1, "RGB565": 2, "RGB888": 3, "YUV422": 2}
+
+
+@dataclass(frozen=True)
+class Upload:
+    protocol: str                     # PlatformIO upload_protocol; "emulator" for QEMU boards
+    command: str | None               # upload_command for protocol "custom" ($SOURCE = firmware.bin)
+    tool: str | None                  # the program it needs on the user's machine
+    usb_ids: tuple[str, ...]          # "vid:pid" of the device the tool talks to
+    how: str                          # one line for people: buttons, jumpers, cables
+
+
 @dataclass(frozen=True)
 class Board:
     id: str
@@ -52,9 +109,22 @@ class Board:
     counter: dict[str, Any]
     qemu: dict[str, Any] | None = None
     firmware: dict[str, Any] | None = None
-    camera: dict[str, Any] | None = None
-    leds: tuple[dict[str, Any], ...] = ()
+    camera: Camera | None = None
+    leds: tuple[Led, ...] = ()
+    upload: Upload | None = None
+    verified: dict[str, str] = field(default_factory=dict)  # app id -> VERIFIED_LEVELS entry
     path: Path | None = field(default=None, compare=False)
+
+    def led(self, name: str) -> int:
+        """Index of the LED called `name`; KeyError if the board has none of that name."""
+        for i, led in enumerate(self.leds):
+            if led.name == name:
+                return i
+        raise KeyError(name)
+
+    @property
+    def serial_usb_ids(self) -> tuple[str, ...]:
+        return tuple(self.serial.get("usb_ids", ()))
 
     def region(self, name: str) -> MemoryRegion:
         for r in self.regions:
@@ -94,8 +164,15 @@ class Board:
             "counter": self.counter,
             "qemu": self.qemu,
             "firmware": self.firmware,
-            "camera": self.camera,
-            "leds": list(self.leds),
+            "camera": None if self.camera is None else {
+                "sensor": self.camera.sensor, "formats": list(self.camera.formats),
+                "resolution": list(self.camera.resolution), "host_fed": self.camera.host_fed,
+                "frame_region": self.camera.frame_region, "pins": self.camera.pins, **self.camera.facts},
+            "leds": [{"name": led.name, "pin": led.pin, "active_low": led.active_low} for led in self.leds],
+            "upload": None if self.upload is None else {
+                "protocol": self.upload.protocol, "command": self.upload.command, "tool": self.upload.tool,
+                "usb_ids": list(self.upload.usb_ids), "how": self.upload.how},
+            "verified": dict(self.verified),
             "sources": list(self.sources),
         }
 
@@ -120,7 +197,35 @@ _TOP_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "firmware": (dict, False),
     "camera": (dict, False),
     "leds": (list, False),
+    "upload": (dict, True),
+    "verified": (dict, False),
 }
+_CAMERA_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "sensor": (str, True),
+    "formats": (list, True),
+    "resolution": (list, True),
+    "host_fed": (bool, False),
+    "frame_region": (str, False),
+    "pins": (dict, False),
+    # facts for people, shown by `mcugen boards`
+    "module": (str, False),
+    "interface": (str, False),
+    "max_resolution": (str, False),
+    "pixel_formats": (list, False),
+    "xclk_hz": (int, False),
+    "sccb": (str, False),
+    "reset_pin": (str, False),
+    "powerdown_pin": (str, False),
+    "frame_buffer": (str, False),
+}
+_UPLOAD_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
+    "protocol": (str, True),
+    "command": (str, False),
+    "tool": (str, False),
+    "usb_ids": (list, False),
+    "how": (str, True),
+}
+_USB_ID = re.compile(r"[0-9a-f]{4}:[0-9a-f]{4}")
 _CORES = {"cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55",
           "xtensa-lx6", "xtensa-lx7", "riscv32"}
 _COUNTER_KINDS = {"cycles", "instructions"}
@@ -147,6 +252,18 @@ class _Checker:
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
             raise self.fail(f"'{where}{key}' must be {getattr(kind, '__name__', kind)}, not {value!r}")
         return value
+
+
+def _check_table(c: _Checker, table: dict[str, Any], fields: dict[str, tuple[Any, bool]], where: str
+                 ) -> dict[str, Any]:
+    """Known fields only, each of its type; returns the table."""
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise c.fail(f"unknown field(s) {where}{(', ' + where).join(unknown)}")
+    for key, (kind, required) in fields.items():
+        if required or key in table:
+            c.need(table, key, kind, where)
+    return table
 
 
 def load_board_file(path: Path) -> Board:
@@ -199,8 +316,20 @@ def load_board_file(path: Path) -> Board:
             raise c.fail(f"memory.{key} must not be negative")
 
     pio = data["platformio"]
-    for key in ("platform", "board", "framework", "upload_protocol"):
+    for key in ("platform", "board", "framework"):
         c.need(pio, key, str, "platformio.")
+    if "local_board" in pio:
+        c.need(pio, "local_board", bool, "platformio.")
+    if "upload_protocol" in pio:
+        raise c.fail("platformio.upload_protocol moved to [upload] protocol")
+    upload = _check_table(c, data["upload"], _UPLOAD_FIELDS, "upload.")
+    if upload["protocol"] == "custom" and not upload.get("command"):
+        raise c.fail("upload.protocol 'custom' needs upload.command (PlatformIO's upload_command, $SOURCE = the image)")
+    if (upload["protocol"] == "emulator") != bool(data["emulated"]):
+        raise c.fail("upload.protocol 'emulator' is for emulated boards, and only they use it")
+    for key, table in (("upload.usb_ids", upload.get("usb_ids", [])), ("serial.usb_ids", data["serial"].get("usb_ids", []))):
+        if not isinstance(table, list) or not all(isinstance(u, str) and _USB_ID.fullmatch(u) for u in table):
+            raise c.fail(f"{key} must be a list of lowercase 'vid:pid' strings such as '0483:374b'")
     c.need(data["serial"], "baud", int, "serial.")
     counter_kind = c.need(data["counter"], "kind", str, "counter.")
     if counter_kind not in _COUNTER_KINDS:
@@ -232,13 +361,47 @@ def load_board_file(path: Path) -> Board:
             raise c.fail("firmware.cflags must be a list of compiler flags (strings starting with '-')")
         if data["counter"]["kind"] == "instructions" and not data["emulated"]:
             raise c.fail("an instruction counter needs an emulated board (SysTick under QEMU -icount)")
+    camera = None
     if "camera" in data:
-        c.need(data["camera"], "sensor", str, "camera.")
+        cam = _check_table(c, data["camera"], _CAMERA_FIELDS, "camera.")
+        formats = cam["formats"]
+        if not formats or not all(f in PIXEL_FORMATS for f in formats):
+            raise c.fail(f"camera.formats must list some of {', '.join(PIXEL_FORMATS)}")
+        res = cam["resolution"]
+        if (len(res) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 4096 for v in res)
+                or res[0] % 2):
+            raise c.fail("camera.resolution must be [width, height], positive, width even")
+        frame_region = cam.get("frame_region")
+        if frame_region is not None and not any(r.name == frame_region and r.kind == "ram" for r in regions):
+            raise c.fail(f"camera.frame_region '{frame_region}' must name a ram region")
+        pins = cam.get("pins", {})
+        if not all(isinstance(v, int) and not isinstance(v, bool) and -1 <= v < 64 for v in pins.values()):
+            raise c.fail("camera.pins must map names to GPIO numbers (-1: not connected)")
+        known = {"sensor", "formats", "resolution", "host_fed", "frame_region", "pins"}
+        camera = Camera(cam["sensor"], tuple(formats), (res[0], res[1]), cam.get("host_fed", False), frame_region,
+                        dict(pins), {k: v for k, v in cam.items() if k not in known})
+        if camera.host_fed != bool(data["emulated"]):
+            raise c.fail("camera.host_fed is for emulated boards (frames from the host), and they must set it")
+    leds = []
     for i, led in enumerate(data.get("leds", [])):
         if not isinstance(led, dict):
             raise c.fail(f"leds[{i}] must be a table")
-        c.need(led, "name", str, f"leds[{i}].")
-        c.need(led, "pin", str, f"leds[{i}].")
+        unknown = sorted(set(led) - {"name", "pin", "active_low"})
+        if unknown:
+            raise c.fail(f"unknown field(s) leds[{i}].{', '.join(unknown)}")
+        name = c.need(led, "name", str, f"leds[{i}].")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            raise c.fail(f"leds[{i}].name '{name}' must be an identifier (it names a C macro)")
+        one = Led(name, c.need(led, "pin", str, f"leds[{i}]."), c.need(led, "active_low", bool, f"leds[{i}]."))
+        if one.c_pin()[0] == "\\0" and one.pin != "virtual":
+            raise c.fail(f"leds[{i}].pin '{one.pin}' is not a pin mcugen knows (PA0..PK15, GPIO0..GPIO63, virtual)")
+        leds.append(one)
+    if len({led.name for led in leds}) != len(leds):
+        raise c.fail("LED names must be unique")
+    verified = data.get("verified", {})
+    for app_id, level in verified.items():
+        if level not in VERIFIED_LEVELS:
+            raise c.fail(f"verified.{app_id} must be one of {', '.join(VERIFIED_LEVELS)}, not {level!r}")
 
     return Board(
         id=data["id"],
@@ -260,8 +423,11 @@ def load_board_file(path: Path) -> Board:
         counter=dict(data["counter"]),
         qemu=data.get("qemu"),
         firmware=data.get("firmware"),
-        camera=data.get("camera"),
-        leds=tuple(data.get("leds", [])),
+        camera=camera,
+        leds=tuple(leds),
+        upload=Upload(upload["protocol"], upload.get("command"), upload.get("tool"),
+                      tuple(upload.get("usb_ids", ())), upload["how"]),
+        verified=dict(verified),
         path=path,
     )
 

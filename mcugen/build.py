@@ -3,9 +3,13 @@
     report = build_project("build/fw")
     report.elf, report.regions  # per board region: used, size, percent
 
-`pio run` runs in mcugen's own PlatformIO folder (platformio_offline.py), its
-output captured; the whole log is kept in .pio/mcugen-build.log and a failure
-is one line naming the first compiler or linker error.
+`pio run` for an ststm32 project runs offline in this install's own PlatformIO
+home (platformio_offline.py), holding that home's lock shared for the whole run
+so a re-prepare cannot change it underneath; other platforms (espressif32) run
+in the user's own PlatformIO home, which fetches them from PlatformIO's registry
+(network). The output is captured; the whole log is kept in
+.pio/mcugen-build.log and a failure is one line naming the first compiler or
+linker error.
 
 The ELF is then read against the board's memory regions (from mcugen.json,
 which holds the regions the linker script was made from):
@@ -22,13 +26,15 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import FitError, McugenError
 from .firmware import read_metadata
-from .platformio_offline import PlatformioHome, pio_command, prepare, system_toolchain_present
+from .platformio_offline import (PLATFORM_NAME, PlatformioHome, offline_capable, pio_command, project_platform,
+                                 session, shared_lock, system_toolchain_present, user_environment)
 
 ARENA_SYMBOL = "mcugen_arena"
 BUILD_LOG = "mcugen-build.log"
@@ -136,9 +142,21 @@ def first_error(log: str) -> str | None:
     return None
 
 
-def run_pio(project_dir: Path, env_name: str, home: PlatformioHome, *, verbose: bool = False,
-            jobs: int | None = None, extra: tuple[str, ...] = ()) -> str:
-    """`pio run` for one environment; returns the log. Raises BuildError with the first error."""
+# What PlatformIO prints when it needs its registry and cannot reach it.
+_REGISTRY_NEEDED = re.compile(r"HTTPClientError|InternetConnectionError|not connected to the Internet|"
+                              r"Could not resolve|Name or service not known|Temporary failure in name resolution|"
+                              r"Max retries exceeded|ConnectionError|registry\.platformio\.org|api\.registry",
+                              re.IGNORECASE)
+
+
+def run_pio(project_dir: Path, env_name: str, home: PlatformioHome | None, *, verbose: bool = False,
+            jobs: int | None = None, extra: tuple[str, ...] = (), platform: str | None = None) -> str:
+    """`pio run` for one environment; returns the log. Raises BuildError with the first error.
+
+    home: mcugen's private PlatformIO home (offline ststm32 builds), held shared for the whole
+    run; None: the user's own PlatformIO home and environment (no PLATFORMIO_CORE_DIR of
+    mcugen's), for platforms mcugen cannot build offline. `platform` names the project's
+    platform in messages."""
     args = ["run", "-d", str(project_dir), "-e", env_name, *extra]
     if verbose:
         args.append("-v")
@@ -146,9 +164,11 @@ def run_pio(project_dir: Path, env_name: str, home: PlatformioHome, *, verbose: 
         args += ["-j", str(jobs)]
     log_path = project_dir / ".pio" / BUILD_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = home.environment() if home is not None else user_environment()
     try:
-        proc = subprocess.run(pio_command(*args), capture_output=True, text=True, errors="replace",
-                              env=home.environment(), timeout=_BUILD_TIMEOUT, stdin=subprocess.DEVNULL)
+        with shared_lock(home.core_dir) if home is not None else nullcontext():
+            proc = subprocess.run(pio_command(*args), capture_output=True, text=True, errors="replace",
+                                  env=env, timeout=_BUILD_TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise BuildError(f"'pio run' did not finish in {_BUILD_TIMEOUT} s", f"project {project_dir}") from None
     except OSError as exc:
@@ -160,11 +180,28 @@ def run_pio(project_dir: Path, env_name: str, home: PlatformioHome, *, verbose: 
         hint = f"full log: {log_path}"
         if error and error.startswith("memory region"):
             raise FitError(f"the firmware does not fit: {error}", hint)
-        if not system_toolchain_present():
+        if home is None and _REGISTRY_NEEDED.search(log):
+            name = platform or project_platform(project_dir, env_name) or "?"
+            raise BuildError(f"platform '{name}' must be fetched from the PlatformIO registry (needs network)",
+                             f"connect once and run 'pio run' in {project_dir}; mcugen builds only "
+                             f"'{PLATFORM_NAME}' offline; {hint}")
+        if home is not None and not system_toolchain_present():
             hint = ("no arm-none-eabi-gcc on PATH, so PlatformIO had to fetch its toolchain from its registry; "
                     "offline, apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi; " + hint)
         raise BuildError(f"build failed: {error or 'pio run exited with code %d' % proc.returncode}", hint)
     return log
+
+
+def run_project(project_dir: Path, env_name: str, *, pio_home: str | Path | None = None, verbose: bool = False,
+                jobs: int | None = None, extra: tuple[str, ...] = ()) -> str:
+    """`pio run` in the right home for the project's platform: ststm32 offline in mcugen's
+    (prepared, held shared meanwhile), anything else in the user's own."""
+    platform = project_platform(project_dir, env_name)
+    if offline_capable(platform):
+        with session(pio_home) as home:
+            return run_pio(project_dir, env_name, home, verbose=verbose, jobs=jobs, extra=extra,
+                           platform=platform)
+    return run_pio(project_dir, env_name, None, verbose=verbose, jobs=jobs, extra=extra, platform=platform)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -261,9 +298,8 @@ def build_project(project_dir: str | Path, *, pio_home: str | Path | None = None
     """Build a project made by generate_firmware_project and account for its memory."""
     project_dir = Path(project_dir).resolve()
     meta = read_metadata(project_dir)
-    home = prepare(pio_home)
     started = time.monotonic()
-    run_pio(project_dir, meta["env"], home, verbose=verbose, jobs=jobs)
+    run_project(project_dir, meta["env"], pio_home=pio_home, verbose=verbose, jobs=jobs)
     seconds = time.monotonic() - started
     build_dir = project_dir / ".pio" / "build" / meta["env"]
     elf = build_dir / "firmware.elf"
@@ -284,4 +320,4 @@ def upload_project(project_dir: str | Path, *, port: str | None = None, pio_home
     project_dir = Path(project_dir).resolve()
     meta = read_metadata(project_dir)
     extra = ("-t", "upload") + (("--upload-port", port) if port else ())
-    return run_pio(project_dir, meta["env"], prepare(pio_home), extra=extra)
+    return run_project(project_dir, meta["env"], pio_home=pio_home, extra=extra)

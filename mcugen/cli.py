@@ -128,8 +128,13 @@ def boards(as_json: bool) -> None:
               help="Target board (see `mcugen boards`), or 'host' for a plain C project built with cc.")
 @click.option("-o", "--output", "out_dir", default="firmware_out", show_default=True,
               type=click.Path(file_okay=False, path_type=str), help="Project folder to write (replaced whole).")
-def generate(model: str, board_id: str, out_dir: str) -> None:
-    """Compile MODEL ahead of time to C and write a project for BOARD."""
+@click.option("--app", "app_id", default="bench", show_default=True,
+              help="What the firmware does with the model: bench, person-led, capture, mlperf-tiny "
+                   "(see `mcugen boards` for which board builds which).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="An application option (repeatable), e.g. --set threshold=0.6 --set leds=person=green.")
+def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tuple[str, ...]) -> None:
+    """Compile MODEL ahead of time to C and write a project for BOARD running APP."""
     from .generate import HOST_TARGET, generate_host_project
 
     if board_id == HOST_TARGET:
@@ -143,9 +148,10 @@ def generate(model: str, board_id: str, out_dir: str) -> None:
     from .firmware import generate_firmware_project
 
     board = get_board(board_id)
-    fw = generate_firmware_project(model, board, out_dir)
+    fw = generate_firmware_project(model, board, out_dir, app=app_id, settings=settings)
     module = fw.model.module
-    click.echo(f"wrote {out_dir}/: PlatformIO project for {board.id} ({board.name}); {len(module.layers)} layers, "
+    click.echo(f"wrote {out_dir}/: PlatformIO project for {board.id} ({board.name}), app {fw.app}; "
+               f"{len(module.layers)} layers, "
                f"arena {module.arena_bytes:,} B, constants {module.weights_bytes:,} B; firmware {fw.build_id}")
     click.echo(f"next: mcugen build {out_dir}")
 

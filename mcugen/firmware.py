@@ -1,32 +1,33 @@
-"""Model + board -> a PlatformIO firmware project: the model, its kernels, the
-benchmark agent and the board's port, ready for `pio run`.
+"""Model + board + application -> a standard PlatformIO project, ready for `pio run`.
 
-    generate_firmware_project("model.tflite", "qemu-cm7", "build/fw")
+    generate_firmware_project("model.tflite", "openmv-h7", "build/fw", app="person-led")
 
-The project (written atomically, see project.py):
+The project (written atomically, see project.py), the same shape on every board:
 
-    platformio.ini     one environment named after the board; every compiler flag is here
-    mcugen.ld          linker script from the board file's memory regions
-    boards/<pio>.json  the PlatformIO board manifest, generated from boards/<id>.toml
-    mcugen.json        what the project was generated from (build.py reads it)
-    src/               model module, runtime kernels, agent, port (all C, no vendor SDK)
+    platformio.ini          one environment named after the board, on a standard platform (`ststm32`,
+                            `espressif32`); every compiler flag, the upload protocol and monitor speed
+    mcugen.ld               the linker script, from the board file's memory regions (Cortex-M)
+    boards/<pio>.json       a project-local board manifest, only where PlatformIO has no board
+    mcugen.json             what the project was generated from (build, flash and bench read it)
+    lib/mcugen_model/       the model module and its kernels, a PlatformIO library
+    lib/mcugen_board/       the board port: the board API (mcugen_board.h) on this board
+    src/                    the application (templates/apps/<app>/) and the link agent
 
-The port is the shared Cortex-M layer (templates/ports/cortexm/) plus the SoC
-folder the board file names in [firmware] port (templates/ports/<port>/); a file
-in the SoC folder replaces the shared one of the same name. `*.j2` files are
-rendered with the board's facts; `*.ld.j2` go to the project root, the rest to src/.
+Nothing in it names a path on the machine that made it: moved or handed on, it builds
+with `mcugen build` (offline, through mcugen's own PlatformIO home and stand-in
+packages, see platformio_offline.py) or with a stock PlatformIO and a network (`pio run`).
+A user keeps lib/ and replaces src/ to run the model from their own application.
 
-platformio.ini refers to mcugen's dev-platform by its absolute path
-(`platform = symlink://...`), so a project builds on the machine that generated
-it: offline through mcugen's prepared PlatformIO folder (`mcugen build`), or with
-a plain PlatformIO and a network (`pio run` in the project: PlatformIO fetches
-the toolchain and SCons from its registry). See platformio_offline.py.
+The Cortex-M port is the shared layer (templates/ports/cortexm/) plus the folder the
+board file names in [firmware] port; a file in the board's folder replaces the shared
+one of the same name. `*.j2` files are rendered with the board's facts.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,25 +35,33 @@ from typing import Any
 import jinja2
 
 from . import __version__
-from .boards import Board, get_board
+from .apps import DEFAULT_APP, App, AppError, get_app, parse_settings
+from .boards import PIXEL_FORMATS, Board, Camera, get_board
 from .codegen.emit import _c_comment
 from .emulator import IcountSettings, icount_settings
 from .errors import BoardError, McugenError
 from .generate import GeneratedModel, compile_model
-from .platformio_offline import PLATFORM_NAME, dev_platform_dir
+from .ir import Tensor
 from .project import write_project
 from .resources import templates_dir
 
 METADATA = "mcugen.json"
 LINKER_SCRIPT = "mcugen.ld"
 COMMON_PORT = "cortexm"
+MODEL_LIB = "lib/mcugen_model"
+BOARD_LIB = "lib/mcugen_board"
 # Every compile: the agent's per-layer profile hooks on, unused functions and data
 # dropped at link (each in its own section).
 BASE_FLAGS = ("-O2", "-Wall", "-Wextra", "-DMCUGEN_PROFILE", "-ffunction-sections", "-fdata-sections",
               "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs", "-nostartfiles")
 _AGENT_DIR = Path(__file__).resolve().parent / "agent"
+# The link agent: in src/ beside the application (every app answers HELLO through it).
+AGENT_SOURCES = ("mcugen_agent.h", "mcugen_agent.c", "mcugen_frame.h", "mcugen_frame.c")
+# Board API headers: in the board library (ports include them).
+BOARD_HEADERS = ("mcugen_board.h", "mcugen_app.h")
 _FPU_ABI = {"none": None, "": None}
 _COUNTER_CODES = {"cycles": 0, "instructions": 1}
+_BYTES_PER_PIXEL = {"GRAY8": 1, "RGB565": 2, "RGB888": 3, "YUV422": 2}
 
 
 class FirmwareError(McugenError):
@@ -68,11 +77,41 @@ class GeneratedFirmware:
     env_name: str  # the platformio.ini environment
     files: dict[str, str]  # project-relative path -> text
     icount: IcountSettings | None
+    app: str = DEFAULT_APP
 
     @property
     def elf_path(self) -> Path:
         """Where `pio run` puts the image."""
         return self.project_dir / ".pio" / "build" / self.env_name / "firmware.elf"
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """The frames an application asks the board's camera for."""
+
+    format: str   # PIXEL_FORMATS name
+    width: int
+    height: int
+    host_fed: bool
+
+    @property
+    def frame_bytes(self) -> int:
+        # A host-fed camera takes any format up to its size: room for the largest.
+        per_pixel = 3 if self.host_fed else _BYTES_PER_PIXEL[self.format]
+        return self.width * self.height * per_pixel
+
+    @property
+    def format_code(self) -> int:
+        return PIXEL_FORMATS[self.format]
+
+
+def camera_config(camera: Camera, input_tensor: Tensor | None) -> CameraConfig:
+    """The format a model's input is best made from: gray models from GRAY8 or the Y of
+    YUV422, colour ones from RGB565 (then RGB888, YUV422); at the board's resolution."""
+    channels = input_tensor.shape[-1] if input_tensor is not None and len(input_tensor.shape) == 4 else 3
+    preference = ("GRAY8", "YUV422", "RGB565", "RGB888") if channels == 1 else ("RGB565", "RGB888", "YUV422")
+    fmt = next((f for f in preference if f in camera.formats), camera.formats[0])
+    return CameraConfig(fmt, camera.resolution[0], camera.resolution[1], camera.host_fed)
 
 
 def machine_flags(board: Board) -> list[str]:
@@ -87,23 +126,26 @@ def machine_flags(board: Board) -> list[str]:
     return flags
 
 
-def build_id(board: Board, model_sha256: str) -> str:
-    """Deterministic: the same mcugen, model and board give the same id (no timestamp)."""
-    return f"mcugen-{__version__}-{model_sha256[:12]}-{board.id}"
+def build_id(board: Board, model_sha256: str, app: str = DEFAULT_APP) -> str:
+    """Deterministic: the same mcugen, model, board and app give the same id (no timestamp)."""
+    suffix = "" if app == DEFAULT_APP else f"-{app}"
+    return f"mcugen-{__version__}-{model_sha256[:12]}-{board.id}{suffix}"
 
 
 def _port_folders(board: Board) -> list[Path]:
     fw = board.firmware
     if not fw:
-        raise BoardError(f"board '{board.id}' has no [firmware] table, so mcugen cannot build firmware for it yet",
-                         "boards with firmware: qemu-cm7, qemu-stm32f405")
+        raise BoardError(f"board '{board.id}' has no [firmware] table, so mcugen cannot build firmware for it",
+                         "see 'mcugen boards' for the boards with firmware")
     root = templates_dir() / "ports"
     port = root / fw["port"]
     if not port.is_dir():
         known = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != COMMON_PORT))
         raise BoardError(f"board '{board.id}' names firmware port '{fw['port']}', which does not exist",
                          f"ports: {known}")
-    return [root / COMMON_PORT, port]
+    if board.core.startswith("cortex-m"):
+        return [root / COMMON_PORT, port]
+    return [port]
 
 
 def _environment(folders: list[Path]) -> jinja2.Environment:
@@ -111,38 +153,42 @@ def _environment(folders: list[Path]) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["c_comment"] = _c_comment
+    env.filters["c_string"] = lambda text: json.dumps(str(text))
     return env
 
 
+def _render_folder_files(files: dict[str, Path], folders: list[Path], values: dict[str, Any]) -> dict[str, str]:
+    env = _environment(folders)
+    out = {}
+    for name, path in sorted(files.items()):
+        if name.endswith(".j2"):
+            out[name[: -len(".j2")]] = env.from_string(path.read_text()).render(**values)
+        else:
+            out[name] = path.read_text()
+    return out
+
+
 def _port_files(board: Board, values: dict[str, Any]) -> dict[str, str]:
-    """Rendered port files, project-relative. The SoC folder overrides the shared one."""
+    """Rendered port files, project-relative: the linker script at the top, the rest in
+    the board library. The board's folder overrides the shared one."""
     folders = _port_folders(board)
     names: dict[str, Path] = {}
     for folder in folders:
         for path in sorted(folder.iterdir()):
-            if path.is_file() and not path.name.startswith("."):
+            if path.is_file() and not path.name.startswith(".") and path.suffix != ".md":
                 names[path.name] = path
-    env = _environment(folders)
-    files = {}
-    for name, path in sorted(names.items()):
-        if name.endswith(".j2"):
-            out = name[: -len(".j2")]
-            text = env.get_template(name).render(**values)
-        else:
-            out, text = name, path.read_text()
-        files[out if out.endswith(".ld") else f"src/{out}"] = text
-    return files
+    rendered = _render_folder_files(names, folders, values)
+    return {(name if name.endswith(".ld") else f"{BOARD_LIB}/src/{name}"): text for name, text in rendered.items()}
 
 
 def agent_files(agent_dir: Path | None = None) -> dict[str, str]:
-    """The benchmark agent's C files, plus the board API header (always mcugen's own)."""
-    files = {"mcugen_board.h": (_AGENT_DIR / "mcugen_board.h").read_text()}
+    """The link agent's C files (and, from mcugen itself always, the board API headers)."""
+    files = {name: (_AGENT_DIR / name).read_text() for name in BOARD_HEADERS}
     folder = Path(agent_dir) if agent_dir else _AGENT_DIR
     for path in sorted(folder.glob("*.[ch]")):
         files.setdefault(path.name, path.read_text())
     if "mcugen_agent.h" not in files:
-        raise FirmwareError(f"the benchmark agent (mcugen_agent.h/.c) is missing from {folder}",
-                            "reinstall mcugen")
+        raise FirmwareError(f"the link agent (mcugen_agent.h/.c) is missing from {folder}", "reinstall mcugen")
     return files
 
 
@@ -155,61 +201,107 @@ def _check_regions(board: Board) -> tuple[Any, Any]:
 
 
 def _pio_board_manifest(board: Board, code, data) -> dict[str, Any]:
+    """A project-local PlatformIO board, for boards PlatformIO does not know (OpenMV, QEMU)."""
+    protocol = board.upload.protocol if board.upload and board.upload.protocol != "emulator" else ""
     return {
         "build": {
             "cpu": board.core,
             "f_cpu": f"{board.clock_hz}L",
-            "mcu": board.mcu,
+            "mcu": board.mcu.lower(),
         },
         "frameworks": [],
         "name": board.name,
         "upload": {
             "maximum_size": code.size - board.reserved_flash_bytes,
             "maximum_ram_size": data.size,
-            "protocol": board.platformio.get("upload_protocol", ""),
-            "protocols": [board.platformio.get("upload_protocol", "")],
+            "protocol": protocol,
+            "protocols": [protocol] if protocol else [],
         },
         "url": "",
         "vendor": board.vendor,
     }
 
 
-def _platformio_ini(board: Board, env_name: str, flags: list[str], model_name: str) -> str:
+def _platformio_ini(board: Board, env_name: str, flags: list[str], model_name: str, app: str) -> str:
+    pio = board.platformio
     lines = [
-        f"; Generated by mcugen {__version__} for board {board.id} from {model_name}. Do not edit: regenerate instead.",
-        ";",
-        "; Build offline with `mcugen build <this folder>` (mcugen's own PlatformIO folder and stand-in",
-        "; packages), or with a network and a plain PlatformIO: `pio run` here fetches the toolchain",
-        "; (toolchain-gccarmnoneeabi) and tool-scons from the PlatformIO registry.",
+        f"; Generated by mcugen {__version__} for board {board.id}, app {app}, from {model_name}.",
+        "; Regenerate rather than edit. Builds offline with `mcugen build <this folder>`, or with a",
+        "; network and a stock PlatformIO: `pio run` (PlatformIO fetches the platform and toolchain).",
         "",
         "[platformio]",
         f"default_envs = {env_name}",
-        "boards_dir = boards",
-        "",
-        f"[env:{env_name}]",
-        f"platform = symlink://{dev_platform_dir()}",
-        f"board = {board.platformio['board']}",
-        f"board_build.ldscript = $PROJECT_DIR/{LINKER_SCRIPT}",
-        "build_flags =",
-        *(f"    {flag}" for flag in flags),
-        "",
     ]
+    if pio.get("local_board"):
+        lines.append("boards_dir = boards")
+    lines += ["", f"[env:{env_name}]", f"platform = {pio['platform']}", f"board = {pio['board']}"]
+    if pio.get("framework"):
+        lines.append(f"framework = {pio['framework']}")
+    if board.core.startswith("cortex-m"):
+        lines.append(f"board_build.ldscript = $PROJECT_DIR/{LINKER_SCRIPT}")
+    for key, value in sorted(pio.items()):
+        if "." in key:  # verbatim platformio.ini options from the board file (board_build.*, board_upload.*)
+            lines.append(f"{key} = {value}")
+    if board.upload and board.upload.protocol != "emulator":
+        lines.append(f"upload_protocol = {board.upload.protocol}")
+        if board.upload.command:
+            lines.append(f"upload_command = {board.upload.command}")
+    lines.append(f"monitor_speed = {board.serial['baud']}")
+    lines += ["build_flags =", *(f"    {flag}" for flag in flags), ""]
     return "\n".join(lines)
 
 
-def firmware_files(model: GeneratedModel, model_name: str, board: Board,
-                   agent_dir: Path | None = None) -> tuple[dict[str, str], str, str, IcountSettings | None]:
+def _library_json(name: str, description: str) -> str:
+    return json.dumps({
+        "name": name,
+        "version": __version__,
+        "description": description,
+        # Linked as objects, not an archive: the vector table and the profile hooks are
+        # reached only through the linker script and weak references.
+        "build": {"libArchive": False},
+    }, indent=2, sort_keys=True) + "\n"
+
+
+def _tensor_values(t: Tensor) -> dict[str, Any]:
+    return {"name": t.name, "dtype": t.dtype, "shape": list(t.shape), "bytes": t.nbytes,
+            "scale": t.quant.scale[0] if t.quant else 1.0,
+            "zero_point": t.quant.zero_point[0] if t.quant else 0}
+
+
+def _app_values(app: App, options: dict[str, Any], model: GeneratedModel, board: Board,
+                camera: CameraConfig | None) -> dict[str, Any]:
+    """What an app's templates see. Options the user did not set take the app's default;
+    a default of None is the app generator's to derive (see app_defaults)."""
+    from .app_config import app_defaults
+
+    resolved = {name: opt.default for name, opt in app.options.items()}
+    resolved.update(options)
+    resolved = app_defaults(app, resolved, model, board, camera)
+    return resolved
+
+
+def firmware_files(model: GeneratedModel, model_name: str, board: Board, agent_dir: Path | None = None, *,
+                   app: str | App = DEFAULT_APP, options: dict[str, Any] | None = None
+                   ) -> tuple[dict[str, str], str, str, IcountSettings | None]:
     """Everything the project holds, in memory: (files, build id, env name, icount)."""
+    app = get_app(app) if isinstance(app, str) else app
+    reason = app.unsupported_reason(board)
+    if reason:
+        raise AppError(f"app '{app.id}' cannot run here: {reason}",
+                       "see 'mcugen boards' for which apps each board can build")
     _port_folders(board)  # refuses boards without a [firmware] table or with an unknown port
-    if board.platformio.get("platform") != PLATFORM_NAME:
-        raise BoardError(f"board '{board.id}' builds with PlatformIO platform '{board.platformio.get('platform')}'; "
-                         f"mcugen's firmware needs '{PLATFORM_NAME}'",
-                         "boards with firmware: qemu-cm7, qemu-stm32f405")
+    if not board.core.startswith("cortex-m"):
+        from .firmware_esp32 import esp32_project_files
+
+        return esp32_project_files(model, model_name, board, app, options or {}, agent_dir)
     code, data = _check_regions(board)
     fw = board.firmware or {}
     icount = icount_settings(board) if board.counter["kind"] == "instructions" else None
-    bid = build_id(board, model.module.model_sha256)
+    bid = build_id(board, model.module.model_sha256, app.id)
     env_name = board.id
+    inputs = model.graph.input_tensors()
+    camera = camera_config(board.camera, inputs[0] if inputs else None) if board.camera else None
+    app_options = _app_values(app, options or {}, model, board, camera)
     values = dict(
         version=__version__,
         board=board,
@@ -221,58 +313,101 @@ def firmware_files(model: GeneratedModel, model_name: str, board: Board,
         icount=(dict(shift=icount.shift, num=icount.num, den=icount.den,
                      ticks_per_insn=f"{float(icount.ticks_per_instruction):g}") if icount else None),
         build_id=bid,
+        camera=camera,
+        frame_region=(board.camera.frame_region or data.name) if board.camera else data.name,
+        leds=[dict(name=led.name, index=i, pin=led.pin, port=led.c_pin()[0], number=led.c_pin()[1],
+                   active_low=led.active_low) for i, led in enumerate(board.leds)],
+        app=app,
+        options=app_options,
+        model=model.module,
+        model_inputs=[_tensor_values(t) for t in inputs],
+        model_outputs=[_tensor_values(t) for t in model.graph.output_tensors()],
     )
     files = _port_files(board, values)
     for name, text in agent_files(agent_dir).items():
+        where = BOARD_LIB if name in BOARD_HEADERS else "src"
+        files[f"{where}/src/{name}" if where == BOARD_LIB else f"src/{name}"] = text
+    for name, text in _render_folder_files(app.files(), [app.folder, app.folder.parent / "common"],
+                                           values).items():
+        if f"src/{name}" in files:
+            raise FirmwareError(f"file name clash in src/: {name} comes from both the app and the agent")
         files[f"src/{name}"] = text
     for name, text in model.files.items():
-        if f"src/{name}" in files:
-            raise FirmwareError(f"file name clash in src/: {name} comes from both the model and the firmware")
-        files[f"src/{name}"] = text
+        files[f"{MODEL_LIB}/src/{name}"] = text
+    files[f"{MODEL_LIB}/library.json"] = _library_json(
+        "mcugen_model", f"{model_name} compiled ahead of time by mcugen {__version__}: the model and its kernels")
+    files[f"{BOARD_LIB}/library.json"] = _library_json(
+        "mcugen_board", f"mcugen's board port for {board.id}: startup, serial link, counter, LEDs, camera")
     flags = machine_flags(board) + list(BASE_FLAGS) + list(fw.get("cflags", []))
-    files["platformio.ini"] = _platformio_ini(board, env_name, flags, model_name)
-    files[f"boards/{board.platformio['board']}.json"] = json.dumps(
-        _pio_board_manifest(board, code, data), indent=2, sort_keys=True) + "\n"
+    files["platformio.ini"] = _platformio_ini(board, env_name, flags, model_name, app.id)
+    if board.platformio.get("local_board"):
+        files[f"boards/{board.platformio['board']}.json"] = json.dumps(
+            _pio_board_manifest(board, code, data), indent=2, sort_keys=True) + "\n"
     files[".gitignore"] = ".pio/\n"
-    files[METADATA] = json.dumps({
+    files[METADATA] = _metadata(board, bid, env_name, model_name, model, app, app_options, camera, icount,
+                                [{"name": r.name, "kind": r.kind, "origin": r.origin, "size": r.size}
+                                 for r in board.regions], code.name, data.name)
+    return files, bid, env_name, icount
+
+
+def _metadata(board: Board, bid: str, env_name: str, model_name: str, model: GeneratedModel, app: App,
+              options: dict[str, Any], camera: CameraConfig | None, icount: IcountSettings | None,
+              regions: list[dict], flash_region: str | None, arena_region: str | None) -> str:
+    return json.dumps({
         "generator": f"mcugen {__version__}",
         "board": board.id,
         "build_id": bid,
         "env": env_name,
+        "app": app.id,
+        "app_options": {k: v for k, v in options.items() if not k.startswith("_")},
+        "camera": None if camera is None else {"format": camera.format, "width": camera.width,
+                                               "height": camera.height, "host_fed": camera.host_fed,
+                                               "frame_bytes": camera.frame_bytes},
         "model": model_name,
         "model_sha256": model.module.model_sha256,
         "arena_bytes": model.module.arena_bytes,
         "weights_bytes": model.module.weights_bytes,
         "weight_symbols": sorted(a.name for a in model.module.arrays),
-        "flash_region": code.name,
-        "arena_region": data.name,
-        "regions": [{"name": r.name, "kind": r.kind, "origin": r.origin, "size": r.size} for r in board.regions],
+        "flash_region": flash_region,
+        "arena_region": arena_region,
+        "regions": regions,
         "icount_shift": icount.shift if icount else None,
+        "platform": board.platformio["platform"],
     }, indent=2, sort_keys=True) + "\n"
-    return files, bid, env_name, icount
 
 
 def generate_firmware_project(model_path: str | Path, board: Board | str, out_dir: str | Path, *,
-                              agent_dir: str | Path | None = None) -> GeneratedFirmware:
-    """Compile the model and write the firmware project for the board (atomically)."""
+                              agent_dir: str | Path | None = None, app: str = DEFAULT_APP,
+                              settings: list[str] | tuple[str, ...] = ()) -> GeneratedFirmware:
+    """Compile the model and write the firmware project for the board and app (atomically)."""
     if isinstance(board, str):
         board = get_board(board)
+    app_spec = get_app(app)
+    options = parse_settings(app_spec, settings)  # bad options fail before the model is compiled
     model_path = Path(model_path)
     model = compile_model(model_path)
     files, bid, env_name, icount = firmware_files(model, model_path.name, board,
-                                                  Path(agent_dir) if agent_dir else None)
+                                                  Path(agent_dir) if agent_dir else None,
+                                                  app=app_spec, options=options)
     out = write_project(Path(out_dir), files,
-                        f"mcugen {__version__} firmware project for {model_path.name} on {board.id}")
-    return GeneratedFirmware(out, board, model, bid, env_name, files, icount)
+                        f"mcugen {__version__} firmware project for {model_path.name} on {board.id} ({app})")
+    return GeneratedFirmware(out, board, model, bid, env_name, files, icount, app_spec.id)
 
 
 def read_metadata(project_dir: str | Path) -> dict[str, Any]:
     """mcugen.json of a generated firmware project."""
     path = Path(project_dir) / METADATA
+    if not Path(project_dir).is_dir():
+        raise FirmwareError(f"project folder {project_dir} does not exist",
+                            "generate one with: mcugen generate MODEL --board BOARD -o FOLDER")
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise FirmwareError(f"{project_dir} is not an mcugen firmware project (no {METADATA})",
-                            "generate one with: mcugen generate --board BOARD") from None
+                            "generate one with: mcugen generate MODEL --board BOARD -o FOLDER") from None
     except (OSError, ValueError) as exc:
         raise FirmwareError(f"cannot read {path}: {exc}") from None
+
+
+def crc32(data: bytes) -> int:
+    return zlib.crc32(data) & 0xFFFFFFFF

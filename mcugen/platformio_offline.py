@@ -1,37 +1,55 @@
-"""PlatformIO without its registry: a core folder mcugen prepares from local parts.
+"""PlatformIO without its registry: a private PlatformIO home mcugen prepares from local parts.
 
-mcugen builds firmware with PlatformIO (`pio run`) in a PlatformIO core folder
-of its own (PLATFORMIO_CORE_DIR), so a user's ~/.platformio is never touched:
+Generated projects are plain PlatformIO projects: `platform = ststm32`, a board id,
+nothing machine-specific. Where they build:
 
-    $MCUGEN_PIO_HOME, or ~/.cache/mcugen/platformio ($XDG_CACHE_HOME honoured)
+- `mcugen build` (offline): in a PlatformIO home of mcugen's own
+  (PLATFORMIO_CORE_DIR), never the user's ~/.platformio:
 
-What a build needs there, and where it comes from here, with no network:
+      $MCUGEN_PIO_HOME, or ~/.cache/mcugen/platformio/<key>   ($XDG_CACHE_HOME honoured)
 
-- the dev-platform: mcugen's own, shipped in the package
-  (mcugen/platformio/mcugen-cortexm/), installed as a live `symlink://` link;
-- `toolchain-gccarmnoneeabi`, the package the dev-platform asks for: a folder
-  with a package.json and bin/ links to the system's arm-none-eabi-* tools;
-- `tool-scons`, which PlatformIO Core itself insists on: a folder with a
-  package.json of the version Core asks for and a scons.py that runs PyPI's
-  `scons` (an mcugen dependency).
+  <key> is a short hash of this mcugen's version, its Python (sys.executable) and
+  the content of the shipped dev-platform, so two installs (two checkouts, two
+  venvs, an upgrade) each get their own home and never rewrite each other's.
+- `pio run` in the project with a network and a plain PlatformIO: PlatformIO's
+  real ststm32 and its packages come from the registry as usual.
 
-The two packages are installed with `pio pkg install -g -t file://...`; their
-.piopm records then name `platformio` as owner, or Core would look them up in
-the registry again (shared notes, emulation-facts.md).
+What the private home holds, with no network:
 
-With a network, none of this is needed: in a plain PlatformIO setup the same
-generated project builds with `pio run`, and PlatformIO fetches
-toolchain-gccarmnoneeabi (the range in platform.json) and tool-scons from its
-registry as usual. mcugen's stand-ins are ordinary packages to PlatformIO; a
-real registry package already in the folder is left alone.
+- `platforms/ststm32`: mcugen's stand-in for PlatformIO's ststm32 dev-platform
+  (mcugen/platformio/ststm32-offline/: bare-metal builds with arm-none-eabi-gcc,
+  upload only with upload_protocol = custom), installed as a copy with
+  `pio pkg install -g -p file://...`; its boards/ gets manifests generated from
+  mcugen's board files for the board ids PlatformIO's ststm32 defines (a board
+  file with `local_board = true` has its project bring boards/<id>.json instead);
+- `toolchain-gccarmnoneeabi`: a package whose bin/ links to the system's
+  arm-none-eabi-* tools (without a system toolchain none is installed, and
+  PlatformIO fetches its own from the registry: online only);
+- `tool-scons`, which PlatformIO Core itself insists on: PyPI's `scons` (an mcugen
+  dependency) behind a scons.py, of the version Core asks for.
 
-prepare() is idempotent: a stamp file records what was set up from what; when
-nothing changed it returns after reading one small file.
+The packages' .piopm records name `platformio` as owner, or Core would look them
+up in the registry again (shared notes, emulation-facts.md).
+
+Locks (flock on <home>/.mcugen.lock): prepare() holds it exclusively while it
+changes the home; every `pio run` mcugen starts there (build, upload) holds it
+shared for its whole run (see `session`). Builds of any number of projects run
+together; a re-prepare waits for them, and they wait for it.
+
+prepare() is idempotent: a stamp records what was set up from what (including a
+content hash of the dev-platform and of the generated board manifests); when
+nothing changed it returns after reading a few small files.
+
+Platforms other than ststm32 (espressif32: no Xtensa toolchain can be installed
+here) never go through the private home: `offline_capable()` says so, and
+mcugen runs PlatformIO for them in the user's own PlatformIO home.
 """
 
 from __future__ import annotations
 
+import configparser
 import fcntl
+import hashlib
 import importlib.util
 import json
 import os
@@ -42,12 +60,13 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from . import __version__
 from .errors import McugenError
 
-PLATFORM_NAME = "mcugen-cortexm"
+PLATFORM_NAME = "ststm32"  # what generated projects say; the stand-in installs under this name
+PLATFORM_FOLDER = "ststm32-offline"  # mcugen/platformio/<this>
 TOOLCHAIN_PACKAGE = "toolchain-gccarmnoneeabi"
 SCONS_PACKAGE = "tool-scons"
 TOOLCHAIN_PREFIX = "arm-none-eabi-"
@@ -55,7 +74,21 @@ TOOLCHAIN_PREFIX = "arm-none-eabi-"
 TOOLCHAIN_TOOLS = ("gcc", "g++", "cpp", "as", "ld", "ar", "gcc-ar", "gcc-nm", "gcc-ranlib", "ranlib", "nm",
                    "objcopy", "objdump", "readelf", "size", "strip", "addr2line", "c++filt", "gdb")
 STAMP = "mcugen-offline.json"
+LOCK = ".mcugen.lock"
 _SUBPROCESS_TIMEOUT = 120
+# PlatformIO variables that would move its state or a project's build output away from where
+# mcugen looks: dropped from the environment of every `pio` mcugen runs.
+_MOVING_VARIABLES = ("PLATFORMIO_PLATFORMS_DIR", "PLATFORMIO_PACKAGES_DIR", "PLATFORMIO_CACHE_DIR",
+                     "PLATFORMIO_GLOBALLIB_DIR", "PLATFORMIO_WORKSPACE_DIR", "PLATFORMIO_BUILD_DIR")
+_QUIET = dict(
+    # No telemetry, no upgrade checks, no colour or progress bars: quiet, offline-safe, parseable.
+    PLATFORMIO_SETTING_ENABLE_TELEMETRY="no",
+    PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="3650",
+    PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD="0",
+    PLATFORMIO_NO_ANSI="true",
+    PLATFORMIO_DISABLE_PROGRESSBAR="true",
+    PYTHONIOENCODING="utf-8",
+)
 
 
 class PlatformioError(McugenError):
@@ -65,41 +98,96 @@ class PlatformioError(McugenError):
 @dataclass(frozen=True)
 class PlatformioHome:
     core_dir: Path
-    platform_dir: Path  # mcugen's dev-platform, as platformio.ini references it
+    platform_dir: Path  # the shipped stand-in (the installed copy is core_dir/platforms/ststm32)
 
     @property
-    def platform_uri(self) -> str:
-        return f"symlink://{self.platform_dir}"
+    def installed_platform_dir(self) -> Path:
+        return self.core_dir / "platforms" / PLATFORM_NAME
 
     def environment(self) -> dict[str, str]:
-        """The environment for every `pio` child process."""
+        """The environment for every `pio` child process run in this home."""
         return pio_environment(self.core_dir)
+
+    def session(self) -> Any:
+        """`with home.session():` a shared hold on the home for one `pio run` (see module doc)."""
+        return session(self.core_dir)
+
+
+def offline_capable(platform_name: str | None) -> bool:
+    """Whether mcugen's private home can build this platformio.ini `platform` offline:
+    ststm32 (also as platformio/ststm32, with or without @version). Not espressif32 and
+    not anything given as a path or URL."""
+    if not platform_name:
+        return False
+    spec = platform_name.strip()
+    if "://" in spec or spec.startswith((".", "/", "~")):
+        return False
+    name = spec.split("@", 1)[0].strip()
+    if name.startswith("platformio/"):
+        name = name[len("platformio/"):]
+    return name == PLATFORM_NAME
+
+
+def project_platform(project_dir: str | Path, env_name: str) -> str | None:
+    """The `platform` of [env:<env_name>] (or of [env]) in a project's platformio.ini."""
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";", "#"), strict=False)
+    try:
+        parser.read(Path(project_dir) / "platformio.ini", encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None
+    for section in (f"env:{env_name}", "env"):
+        if parser.has_option(section, "platform"):
+            return parser.get(section, "platform").strip() or None
+    return None
+
+
+def dev_platform_dir() -> Path:
+    """The stand-in dev-platform as shipped in the mcugen package."""
+    return (Path(__file__).resolve().parent / "platformio" / PLATFORM_FOLDER).resolve()
+
+
+def platform_content_hash(platform_dir: Path | None = None) -> str:
+    """sha256 over the stand-in's files (names and bytes; no caches)."""
+    platform_dir = platform_dir or dev_platform_dir()
+    digest = hashlib.sha256()
+    for path in sorted(platform_dir.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        digest.update(path.relative_to(platform_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def home_key(platform_hash: str | None = None) -> str:
+    """The short name of this install's PlatformIO home: mcugen version, Python, stand-in."""
+    text = "\0".join([__version__, sys.executable, platform_hash or platform_content_hash()])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def default_core_dir() -> Path:
     if os.environ.get("MCUGEN_PIO_HOME"):
         return Path(os.environ["MCUGEN_PIO_HOME"]).expanduser().resolve()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return (cache / "mcugen" / "platformio").resolve()
+    return (cache / "mcugen" / "platformio" / home_key()).resolve()
 
 
-def dev_platform_dir() -> Path:
-    return (Path(__file__).resolve().parent / "platformio" / PLATFORM_NAME).resolve()
+def _base_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _MOVING_VARIABLES}
+    env.update(_QUIET)
+    return env
 
 
 def pio_environment(core_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        PLATFORMIO_CORE_DIR=str(core_dir),
-        # No telemetry, no upgrade checks, no colour or progress bars: quiet, offline-safe, parseable.
-        PLATFORMIO_SETTING_ENABLE_TELEMETRY="no",
-        PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="3650",
-        PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD="0",
-        PLATFORMIO_NO_ANSI="true",
-        PLATFORMIO_DISABLE_PROGRESSBAR="true",
-        PYTHONIOENCODING="utf-8",
-    )
+    """For `pio` in mcugen's private home (offline builds, preparing it)."""
+    env = _base_environment()
+    env["PLATFORMIO_CORE_DIR"] = str(core_dir)
     return env
+
+
+def user_environment() -> dict[str, str]:
+    """For `pio` in the user's own PlatformIO home (platforms mcugen cannot build offline):
+    whatever PLATFORMIO_CORE_DIR the user has, or none."""
+    return _base_environment()
 
 
 def pio_command(*args: str) -> list[str]:
@@ -194,19 +282,102 @@ def toolchain_package_version(gcc_version: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Preparing the core folder
+# Board manifests for the stand-in
+
+
+def _manifest_mcu(mcu: str) -> str:
+    """'STM32F746NGH6' -> 'stm32f746ngh6' (PlatformIO's spelling); only the part number."""
+    return mcu.split()[0].lower() if mcu.strip() else ""
+
+
+def board_manifests() -> dict[str, dict[str, Any]]:
+    """PlatformIO board id -> manifest, for every mcugen board on ststm32 that names one of
+    PlatformIO's own ststm32 boards (not `local_board = true`: those projects bring their
+    boards/<id>.json, as they must for PlatformIO's real ststm32 too). Made from mcugen's
+    board files (mcugen.boards.list_boards()): build.cpu/f_cpu/mcu, upload sizes and protocol."""
+    from .boards import list_boards
+
+    out: dict[str, dict[str, Any]] = {}
+    for board in list_boards():
+        pio = board.platformio or {}
+        board_id = pio.get("board", "")
+        if not board_id or not offline_capable(pio.get("platform")) or pio.get("local_board"):
+            continue
+        code = board.region(board.flash_region)
+        ram = board.region(board.arena_region)
+        upload = getattr(board, "upload", None)
+        protocol = (getattr(upload, "protocol", None) or pio.get("upload_protocol") or "").strip()
+        if protocol == "emulator":
+            protocol = ""
+        out[board_id] = {
+            "build": {"cpu": board.core, "f_cpu": f"{board.clock_hz}L", "mcu": _manifest_mcu(board.mcu)},
+            "frameworks": [],
+            "name": board.name,
+            "upload": {
+                "maximum_size": code.size - board.reserved_flash_bytes,
+                "maximum_ram_size": ram.size,
+                "protocol": protocol,
+                "protocols": sorted({protocol, "custom"} - {""}),
+            },
+            "url": "",
+            "vendor": board.vendor,
+            "mcugen": {"board": board.id, "note": "generated by mcugen from its board file, for offline builds"},
+        }
+    return out
+
+
+def _manifests_hash(manifests: dict[str, dict[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(manifests, sort_keys=True).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Locks
 
 
 @contextmanager
-def _locked(core_dir: Path) -> Iterator[None]:
-    """One preparer at a time per core folder (parallel builds, two terminals)."""
+def _flock(core_dir: Path, mode: int) -> Iterator[None]:
     core_dir.mkdir(parents=True, exist_ok=True)
-    with open(core_dir / ".mcugen-prepare.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with open(core_dir / LOCK, "a") as lock:
+        fcntl.flock(lock, mode)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def exclusive_lock(core_dir: Path) -> Any:
+    """Held by prepare() while it changes the home."""
+    return _flock(core_dir, fcntl.LOCK_EX)
+
+
+def shared_lock(core_dir: Path) -> Any:
+    """Held by every `pio run` in the home for its whole run."""
+    return _flock(core_dir, fcntl.LOCK_SH)
+
+
+@contextmanager
+def session(core_dir: Path | str | None = None) -> Iterator[PlatformioHome]:
+    """A prepared home, held shared until the block ends: `pio run` inside it cannot have the
+    home changed under it. Never call prepare() inside (flock is per open file: it would wait
+    for itself)."""
+    for _ in range(5):
+        home = prepare(core_dir)
+        try:
+            with shared_lock(home.core_dir):
+                # Re-prepared (or removed) between prepare() and the lock: go round again.
+                if _is_prepared(home.core_dir, home.platform_dir):
+                    yield home
+                    return
+        except OSError as exc:
+            raise PlatformioError(f"cannot lock PlatformIO folder {home.core_dir}: {exc}",
+                                  "set MCUGEN_PIO_HOME to a writable folder") from None
+    raise PlatformioError(f"PlatformIO folder {home.core_dir} keeps changing while mcugen waits to build in it",
+                          "is another mcugen re-preparing it in a loop? set MCUGEN_PIO_HOME to a folder of "
+                          "your own")
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing the home
 
 
 def _run_pio(core_dir: Path, *args: str) -> None:
@@ -286,7 +457,7 @@ if __name__ == "__main__":
 
 
 def _check_toolchain_version(platform_dir: Path, gcc_version: str, package_version: str) -> None:
-    """The system GCC must fall in the range the dev-platform asks PlatformIO for."""
+    """The system GCC must fall in the range the stand-in asks PlatformIO for."""
     import semantic_version
 
     manifest = _read_json(platform_dir / "platform.json") or {}
@@ -296,7 +467,7 @@ def _check_toolchain_version(platform_dir: Path, gcc_version: str, package_versi
                               f"({TOOLCHAIN_PACKAGE} {wanted})", "install GCC 9.2 or newer for arm-none-eabi")
 
 
-def _wanted_state(platform_dir: Path) -> dict:
+def _wanted_state(platform_dir: Path, platform_hash: str, manifests: dict) -> dict:
     scons_version, scons_path = _scons()
     system = _toolchain()
     toolchain = None
@@ -314,12 +485,15 @@ def _wanted_state(platform_dir: Path) -> dict:
                   "package_version": scons_package_version(scons_version, requirement),
                   "requirement": requirement},
         "toolchain": toolchain,  # None: PlatformIO's registry provides it
-        "platform": str(platform_dir),
+        "platform": {"name": PLATFORM_NAME, "source": str(platform_dir), "sha256": platform_hash},
+        "boards": {"ids": sorted(manifests), "sha256": _manifests_hash(manifests)},
     }
 
 
-def _is_prepared(core_dir: Path, platform_dir: Path) -> bool:
-    """The fast path: the stamp names this mcugen, PlatformIO and Python, and the parts exist."""
+def _is_prepared(core_dir: Path, platform_dir: Path, platform_hash: str | None = None,
+                 manifests: dict | None = None) -> bool:
+    """The fast path: the stamp names this mcugen, PlatformIO, Python, stand-in and board
+    manifests, and the parts exist."""
     stamp = _read_json(core_dir / STAMP)
     if not stamp:
         return False
@@ -327,45 +501,54 @@ def _is_prepared(core_dir: Path, platform_dir: Path) -> bool:
         import platformio
     except ImportError:
         return False
+    if not (platform_dir / "platform.json").is_file():
+        return False
+    platform_hash = platform_hash or platform_content_hash(platform_dir)
+    manifests = board_manifests() if manifests is None else manifests
+    installed = core_dir / "platforms" / PLATFORM_NAME
     checks = [
         stamp.get("mcugen") == __version__,
         stamp.get("platformio") == platformio.__version__,
         stamp.get("python") == sys.executable,
-        stamp.get("platform") == str(platform_dir),
+        (stamp.get("platform") or {}).get("sha256") == platform_hash,
+        (stamp.get("boards") or {}).get("sha256") == _manifests_hash(manifests),
+        (installed / "platform.json").is_file() and (installed / "builder" / "main.py").is_file(),
+        all((installed / "boards" / f"{board_id}.json").is_file() for board_id in manifests),
         (core_dir / "packages" / SCONS_PACKAGE / "scons.py").is_file() or
         (core_dir / "packages" / SCONS_PACKAGE / ".piopm").is_file(),
         # A stand-in exactly when the system has a toolchain (installing one later re-prepares).
         (stamp.get("toolchain") is not None) == system_toolchain_present(),
         stamp.get("toolchain") is None
         or (core_dir / "packages" / TOOLCHAIN_PACKAGE / "bin" / (TOOLCHAIN_PREFIX + "gcc")).exists(),
-        (core_dir / "platforms" / f"{PLATFORM_NAME}.pio-link").is_file(),
-        (platform_dir / "platform.json").is_file(),
     ]
     return all(checks)
 
 
 def prepare(core_dir: Path | str | None = None) -> PlatformioHome:
-    """Make `core_dir` ready for offline `pio run` of mcugen projects; quick when it already is."""
-    core_dir = Path(core_dir).expanduser().resolve() if core_dir else default_core_dir()
+    """Make `core_dir` (default: this install's own home) ready for offline `pio run` of
+    ststm32 projects; quick when it already is."""
     platform_dir = dev_platform_dir()
-    home = PlatformioHome(core_dir, platform_dir)
-    if _is_prepared(core_dir, platform_dir):
-        return home
     if not (platform_dir / "platform.json").is_file():
         raise PlatformioError(f"mcugen's dev-platform is missing at {platform_dir}", "reinstall mcugen")
+    platform_hash = platform_content_hash(platform_dir)
+    core_dir = Path(core_dir).expanduser().resolve() if core_dir else default_core_dir()
+    home = PlatformioHome(core_dir, platform_dir)
+    manifests = board_manifests()
+    if _is_prepared(core_dir, platform_dir, platform_hash, manifests):
+        return home
     try:
-        with _locked(core_dir):
-            if _is_prepared(core_dir, platform_dir):  # another process did it while we waited
+        with exclusive_lock(core_dir):
+            if _is_prepared(core_dir, platform_dir, platform_hash, manifests):  # done while we waited
                 return home
-            _prepare_locked(core_dir, platform_dir)
+            _prepare_locked(core_dir, platform_dir, platform_hash, manifests)
     except OSError as exc:
         raise PlatformioError(f"cannot prepare PlatformIO folder {core_dir}: {exc}",
                               "set MCUGEN_PIO_HOME to a writable folder") from None
     return home
 
 
-def _prepare_locked(core_dir: Path, platform_dir: Path) -> None:
-    state = _wanted_state(platform_dir)
+def _prepare_locked(core_dir: Path, platform_dir: Path, platform_hash: str, manifests: dict) -> None:
+    state = _wanted_state(platform_dir, platform_hash, manifests)
     (core_dir / STAMP).unlink(missing_ok=True)
     (core_dir / "packages").mkdir(parents=True, exist_ok=True)
 
@@ -382,36 +565,54 @@ def _prepare_locked(core_dir: Path, platform_dir: Path) -> None:
     if tc is None:
         if _is_ours(stand_in):  # it links to a toolchain that is gone
             shutil.rmtree(stand_in)
-        return _link_platform(core_dir, platform_dir, state)
-    toolchain = _install_package(
-        core_dir, TOOLCHAIN_PACKAGE, tc["package_version"],
-        f"the system's arm-none-eabi-gcc {tc['version']} ({tc['bin']}), linked by mcugen for offline builds",
-        {}, {"gcc": tc["version"], "bin": tc["bin"]},
-    )
-    if _is_ours(toolchain):
-        # `pkg install` copies files, not symbolic links: add the links to the installed copy.
-        bin_dir = toolchain / "bin"
-        bin_dir.mkdir(exist_ok=True)
-        for tool in TOOLCHAIN_TOOLS:
-            target = Path(tc["bin"]) / (TOOLCHAIN_PREFIX + tool)
-            if target.exists():
-                link = bin_dir / target.name
-                link.unlink(missing_ok=True)
-                link.symlink_to(target)
-    _link_platform(core_dir, platform_dir, state)
-
-
-def _link_platform(core_dir: Path, platform_dir: Path, state: dict) -> None:
-    # The dev-platform as a live link: edits to the shipped folder need no reinstall.
-    link = core_dir / "platforms" / f"{PLATFORM_NAME}.pio-link"
-    link.unlink(missing_ok=True)
-    _run_pio(core_dir, "pkg", "install", "--global", "--skip-dependencies", "--platform",
-             f"symlink://{platform_dir}")
-    if not link.is_file():
-        raise PlatformioError(f"PlatformIO did not link the dev-platform {platform_dir}",
-                              f"delete {core_dir} and try again")
-
+    else:
+        toolchain = _install_package(
+            core_dir, TOOLCHAIN_PACKAGE, tc["package_version"],
+            f"the system's arm-none-eabi-gcc {tc['version']} ({tc['bin']}), linked by mcugen for offline builds",
+            {}, {"gcc": tc["version"], "bin": tc["bin"]},
+        )
+        if _is_ours(toolchain):
+            # `pkg install` copies files, not symbolic links: add the links to the installed copy.
+            bin_dir = toolchain / "bin"
+            bin_dir.mkdir(exist_ok=True)
+            for tool in TOOLCHAIN_TOOLS:
+                target = Path(tc["bin"]) / (TOOLCHAIN_PREFIX + tool)
+                if target.exists():
+                    link = bin_dir / target.name
+                    link.unlink(missing_ok=True)
+                    link.symlink_to(target)
+    _install_platform(core_dir, platform_dir, manifests)
     (core_dir / STAMP).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+def _install_platform(core_dir: Path, platform_dir: Path, manifests: dict) -> None:
+    """The stand-in as a copy (platforms/ststm32), replacing any earlier one, with the
+    generated board manifests in its boards/."""
+    platforms = core_dir / "platforms"
+    installed = platforms / PLATFORM_NAME
+    if installed.exists() and not _is_ours_platform(installed):
+        raise PlatformioError(f"{installed} holds a PlatformIO ststm32 that is not mcugen's stand-in",
+                              f"mcugen's offline builds need their own folder: delete {installed} or set "
+                              "MCUGEN_PIO_HOME to an empty folder")
+    shutil.rmtree(installed, ignore_errors=True)
+    (platforms / f"{PLATFORM_NAME}.pio-link").unlink(missing_ok=True)
+    # Copy to a scratch folder first: pio copies what it is given, __pycache__ included.
+    source = core_dir / "mcugen-sources" / PLATFORM_FOLDER
+    shutil.rmtree(source, ignore_errors=True)
+    shutil.copytree(platform_dir, source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    _run_pio(core_dir, "pkg", "install", "--global", "--skip-dependencies", "--platform", f"file://{source}")
+    if not (installed / "platform.json").is_file():
+        raise PlatformioError(f"PlatformIO did not install the ststm32 stand-in into {installed}",
+                              f"delete {core_dir} and try again")
+    boards = installed / "boards"
+    boards.mkdir(exist_ok=True)
+    for board_id, manifest in manifests.items():
+        (boards / f"{board_id}.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _is_ours_platform(installed: Path) -> bool:
+    manifest = _read_json(installed / "platform.json") or {}
+    return "mcugen" in manifest.get("keywords", []) or "mcugen" in manifest.get("title", "")
 
 
 def main(argv: list[str] | None = None) -> int:

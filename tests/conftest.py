@@ -24,6 +24,20 @@ needs_shared = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_pio_home(tmp_path_factory):
+    """The whole session (and every CLI child it starts) builds in a PlatformIO home of its own,
+    never the user's ~/.cache/mcugen/platformio. MCUGEN_TEST_PIO_HOME reuses a folder across runs."""
+    home = os.environ.get("MCUGEN_TEST_PIO_HOME") or str(tmp_path_factory.mktemp("mcugen-pio-home"))
+    saved = os.environ.get("MCUGEN_PIO_HOME")
+    os.environ["MCUGEN_PIO_HOME"] = home
+    yield Path(home)
+    if saved is None:
+        os.environ.pop("MCUGEN_PIO_HOME", None)
+    else:
+        os.environ["MCUGEN_PIO_HOME"] = saved
+
+
 def shared_model(name: str) -> Path:
     if not SHARED_MODELS.is_dir():
         pytest.skip(f"../shared not found at {SHARED} (third-party test models; CI has it)")

@@ -52,7 +52,21 @@ __attribute__((section(".vectors"), used)) const mcugen_vector_table_t mcugen_ve
     .irq = {[0 ... MCUGEN_SOC_IRQ_COUNT - 1] = MCUGEN_UNUSED}, /* GNU C range designator */
 };
 
-void mcugen_reset_handler(void)
+/* The reset handler proper, entered with the stack pointer set. */
+static void __attribute__((noreturn, used)) mcugen_reset(void);
+
+/* Entered from reset, or from a bootloader (OpenMV's jumps to the reset vector without
+ * loading the stack pointer or VTOR): set the main stack pointer first, before any C
+ * code can use the stack, then continue in C. */
+__attribute__((naked)) void mcugen_reset_handler(void)
+{
+    __asm volatile("ldr r0, =__mcugen_stack_top\n\t"
+                   "msr msp, r0\n\t"
+                   "b mcugen_reset\n\t"
+                   ".ltorg");
+}
+
+static void mcugen_reset(void)
 {
     /* The FPU first: with -mfloat-abi=hard the compiler may use FP registers in
      * any function, and an FP instruction with CP10/CP11 disabled is a UsageFault

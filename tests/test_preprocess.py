@@ -1,0 +1,572 @@
+"""The device's image pre-processing (templates/apps/common/mcugen_preprocess.c) against its
+Python mirror (mcugen/preprocess.py): compiled on the host, fed the same frames, compared byte
+for byte; plus hand-computed values and the bench --data path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from mcugen.bench_inputs import PIXEL_RANGES, quantize_image
+from mcugen.ir import Quantization, Tensor
+from mcugen.loader import load_model
+from mcugen.preprocess import (
+    DEFAULT_MAX_ROW,
+    DTYPE_CODES,
+    PixelFormat,
+    PreprocessError,
+    PreprocessParams,
+    box_resize,
+    decode_pixels,
+    default_pixel_range,
+    frame_from_image,
+    frame_to_rgb,
+    frame_to_tensor,
+    image_to_rgb888,
+    pack_frame,
+    render_c_params,
+)
+
+from conftest import REPO, shared_model
+
+COMMON = REPO / "templates" / "apps" / "common"
+BOARD_API = REPO / "mcugen" / "agent"  # mcugen_board.h: the frame struct and MCUGEN_PIXEL_*
+STRICT = ["-std=c99", "-pedantic", "-Wall", "-Wextra", "-Wconversion", "-Werror"]
+BUILDS = {"plain": ["-O2"], "sanitized": ["-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]}
+
+# The test program: reads cases from argv[1], writes each result to argv[2] as
+# int32 status, uint32 length, the tensor buffer (pre-filled with SENTINEL, so an
+# error that writes anyway shows). A case names a rendered params table entry or
+# carries its own params and LUT; the frame sits in a buffer of exactly its bytes,
+# so the sanitized build catches any read past it.
+HARNESS_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mcugen_preprocess.h"
+
+#define INLINE_PARAMS 0xFFu
+#define SENTINEL 0xA5u
+
+extern const mcugen_preprocess_params_t *const test_params[];
+extern const unsigned test_param_count;
+
+static int read_exact(FILE *f, void *dst, size_t n)
+{
+    return n == 0u || fread(dst, 1u, n, f) == n;
+}
+
+static uint32_t u16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+static uint32_t u32(const uint8_t *p) { return u16(p) | (u16(p + 2) << 16); }
+
+int main(int argc, char **argv)
+{
+    FILE *in, *out;
+    uint8_t header[21];
+    if (argc != 3) return 2;
+    in = fopen(argv[1], "rb");
+    out = fopen(argv[2], "wb");
+    if (in == NULL || out == NULL) return 2;
+    while (fread(header, 1u, sizeof header, in) == sizeof header) {
+        static uint8_t lut_q[256];
+        static float lut_f[256];
+        mcugen_preprocess_params_t inline_params;
+        const mcugen_preprocess_params_t *params = &inline_params;
+        mcugen_camera_frame_t frame;
+        uint8_t *data, *tensor;
+        uint32_t tensor_bytes;
+        int32_t status;
+        uint8_t lengths[8];
+
+        inline_params.width = (uint16_t)u16(header + 1);
+        inline_params.height = (uint16_t)u16(header + 3);
+        inline_params.channels = header[5];
+        inline_params.dtype = header[6];
+        inline_params.lut_q = NULL;
+        inline_params.lut_f = NULL;
+        if (header[7] == 1u) {
+            if (!read_exact(in, lut_q, sizeof lut_q)) return 3;
+            inline_params.lut_q = lut_q;
+        } else if (header[7] == 2u) {
+            if (!read_exact(in, lut_f, sizeof lut_f)) return 3;
+            inline_params.lut_f = lut_f;
+        }
+        if (header[0] != INLINE_PARAMS) {
+            if (header[0] >= test_param_count) return 4;
+            params = test_params[header[0]];
+        }
+        frame.width = (uint16_t)u16(header + 8);
+        frame.height = (uint16_t)u16(header + 10);
+        frame.format = header[12];
+        frame.bytes = u32(header + 13);
+        tensor_bytes = u32(header + 17);
+        data = malloc(frame.bytes ? frame.bytes : 1u);
+        tensor = malloc(tensor_bytes ? tensor_bytes : 1u);
+        if (data == NULL || tensor == NULL || !read_exact(in, data, frame.bytes)) return 3;
+        frame.data = data;
+        memset(tensor, SENTINEL, tensor_bytes);
+        status = mcugen_preprocess(&frame, params, tensor, tensor_bytes);
+        memcpy(lengths, &status, 4u);
+        memcpy(lengths + 4, &tensor_bytes, 4u);
+        fwrite(lengths, 1u, sizeof lengths, out);
+        fwrite(tensor, 1u, tensor_bytes, out);
+        free(data);
+        free(tensor);
+    }
+    fclose(in);
+    return fclose(out) == 0 ? 0 : 2;
+}
+"""
+
+INLINE_PARAMS = 0xFF
+SENTINEL = 0xA5
+
+
+def _tensor(shape, dtype, scale=None, zero_point=None, name="input") -> Tensor:
+    quant = None if scale is None else Quantization((scale,), (zero_point,))
+    return Tensor(0, name, tuple(shape), dtype, quant)
+
+
+# Inputs as models declare them: (dtype, scale, zero point, pixel range); sizes vary per case.
+PERSON_DETECT = ("int8", 0.007843137718737125, -1, (-1.0, 1.0))  # 96x96x1
+WV_QUALITY = ("uint8", 1.0, 0, (0.0, 255.0))  # 50x50x3
+INPUT_KINDS = [
+    PERSON_DETECT,
+    WV_QUALITY,
+    ("int8", 0.003921568859368563, -128, (0.0, 1.0)),  # fomo_face_detection, the shapes example
+    ("int8", 1.0, -128, (0.0, 255.0)),  # pretrainedResnet_quant
+    ("uint8", 0.0078125, 128, (-1.0, 1.0)),
+    ("int8", 0.02, 3, (0.0, 1.0)),  # a coarse scale that clamps
+    ("float32", None, None, (0.0, 1.0)),
+    ("float32", None, None, (-1.0, 1.0)),
+]
+
+
+def params_for(kind, width, height, channels) -> PreprocessParams:
+    dtype, scale, zp, pixel_range = kind
+    return PreprocessParams.for_tensor(_tensor((1, height, width, channels), dtype, scale, zp), pixel_range)
+
+
+@dataclass
+class Case:
+    data: bytes
+    width: int
+    height: int
+    fmt: int
+    params: PreprocessParams | int  # inline params, or an index into the compiled-in table
+    tensor_bytes: int | None = None  # None: the input's own size
+    table: PreprocessParams | None = None  # what a table index stands for, for the Python side
+
+
+def _encode(case: Case) -> bytes:
+    p = case.table if isinstance(case.params, int) else case.params
+    tensor_bytes = p.tensor_bytes if case.tensor_bytes is None else case.tensor_bytes
+    lut = b""
+    lut_kind = 0
+    if not isinstance(case.params, int):
+        lut = np.asarray(p.lut).tobytes()
+        lut_kind = 2 if p.dtype == "float32" else 1
+    index = case.params if isinstance(case.params, int) else INLINE_PARAMS
+    header = struct.pack("<BHHBBBHHBII", index, p.width, p.height, p.channels, DTYPE_CODES.get(p.dtype, 0x7F),
+                         lut_kind, case.width, case.height, case.fmt, len(case.data), tensor_bytes)
+    return header + lut + case.data
+
+
+def run_harness(binary, cases: list[Case], tmp_path) -> list[tuple[int, bytes]]:
+    cases_file, results_file = tmp_path / "cases.bin", tmp_path / "results.bin"
+    cases_file.write_bytes(b"".join(_encode(c) for c in cases))
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0", UBSAN_OPTIONS="print_stacktrace=1")
+    proc = subprocess.run([str(binary), str(cases_file), str(results_file)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    raw, results, at = results_file.read_bytes(), [], 0
+    while at < len(raw):
+        status, length = struct.unpack_from("<iI", raw, at)
+        results.append((status, raw[at + 8:at + 8 + length]))
+        at += 8 + length
+    assert len(results) == len(cases)
+    return results
+
+
+# Compiled into the program through render_c_params: the generator's real output.
+RENDERED = {
+    "person_detect_input": lambda: params_for(PERSON_DETECT, 96, 96, 1),
+    "wv_quality_input": lambda: params_for(WV_QUALITY, 50, 50, 3),
+    "float_input": lambda: params_for(INPUT_KINDS[-1], 17, 9, 3),
+}
+
+
+def _build(out_dir, flavor: str):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "mcugen_board_config.h").write_text("/* host test: no board facts needed */\n")
+    (out_dir / "harness.c").write_text(HARNESS_C)
+    rendered = ['#include "mcugen_preprocess.h"', ""]
+    rendered += [render_c_params(make(), name) for name, make in RENDERED.items()]
+    rendered += ["const mcugen_preprocess_params_t *const test_params[] = {",
+                 *(f"    &{name}," for name in RENDERED), "};",
+                 f"const unsigned test_param_count = {len(RENDERED)}u;", ""]
+    (out_dir / "params.c").write_text("\n".join(rendered))
+    binary = out_dir / "harness"
+    cmd = ["gcc", *STRICT, *BUILDS[flavor], f"-I{out_dir}", f"-I{COMMON}", f"-I{BOARD_API}",
+           str(COMMON / "mcugen_preprocess.c"), str(out_dir / "harness.c"), str(out_dir / "params.c"), "-o",
+           str(binary)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return binary
+
+
+@pytest.fixture(scope="module", params=list(BUILDS))
+def harness(request, tmp_path_factory):
+    if shutil.which("gcc") is None:
+        pytest.skip("host gcc not found")
+    return _build(tmp_path_factory.mktemp(f"preprocess_{request.param}"), request.param)
+
+
+def _python_result(case: Case) -> tuple[int, bytes]:
+    p = case.table if isinstance(case.params, int) else case.params
+    if case.tensor_bytes is not None and case.tensor_bytes != p.tensor_bytes:
+        return PreprocessError.TENSOR_BYTES, bytes([SENTINEL]) * case.tensor_bytes
+    try:
+        return 0, frame_to_tensor(case.data, case.width, case.height, case.fmt, p).tobytes()
+    except PreprocessError as exc:
+        return exc.code, bytes([SENTINEL]) * p.tensor_bytes
+
+
+def assert_same(cases: list[Case], results) -> None:
+    for i, (case, (status, tensor)) in enumerate(zip(cases, results)):
+        expected_status, expected = _python_result(case)
+        p = case.table if isinstance(case.params, int) else case.params
+        what = (f"case {i}: {PixelFormat(case.fmt).name if case.fmt in iter(PixelFormat) else case.fmt} "
+                f"{case.width}x{case.height} -> {p.width}x{p.height}x{p.channels} {p.dtype}")
+        assert status == expected_status, what
+        if tensor != expected:
+            got = np.frombuffer(tensor, np.uint8)
+            want = np.frombuffer(expected, np.uint8)
+            first = int(np.flatnonzero(got != want)[0])
+            pytest.fail(f"{what}: first differing byte {first}: C {got[first]}, Python {want[first]}")
+
+
+# ---- C against Python ----------------------------------------------------------------------
+
+
+def _random_frame(rng, fmt: PixelFormat, width: int, height: int) -> bytes:
+    from mcugen.preprocess import BYTES_PER_PIXEL
+
+    return rng.integers(0, 256, width * height * BYTES_PER_PIXEL[fmt], dtype=np.uint8).tobytes()
+
+
+def _random_cases(seed: int, count: int) -> list[Case]:
+    rng = np.random.default_rng(seed)
+    cases = []
+    formats = [PixelFormat.GRAY8, PixelFormat.RGB565, PixelFormat.RGB888, PixelFormat.YUV422]
+    for _ in range(count):
+        kind = INPUT_KINDS[rng.integers(len(INPUT_KINDS))]
+        channels = int(rng.choice([1, 3]))
+        out_w, out_h = (int(v) for v in rng.integers(1, 49, 2))
+        fmt = formats[rng.integers(len(formats))]
+        relation = rng.integers(3)  # smaller, equal or larger than the input, odd and even sizes
+        if relation == 0:
+            width, height = int(rng.integers(1, out_w + 1)), int(rng.integers(1, out_h + 1))
+        elif relation == 1:
+            width, height = out_w, out_h
+        else:
+            width, height = int(rng.integers(out_w, 4 * out_w + 9)), int(rng.integers(out_h, 4 * out_h + 9))
+        if fmt == PixelFormat.YUV422 and width % 2:
+            width += 1
+        cases.append(Case(_random_frame(rng, fmt, width, height), width, height, int(fmt),
+                          params_for(kind, out_w, out_h, channels)))
+    return cases
+
+
+def test_random_frames_match_python(harness, tmp_path):
+    cases = _random_cases(seed=1, count=600)
+    assert_same(cases, run_harness(harness, cases, tmp_path))
+
+
+def test_model_inputs_from_camera_sizes_match_python(harness, tmp_path):
+    # The real inputs from typical sensor sizes, frames from a smooth image (as a camera sees).
+    rng = np.random.default_rng(2)
+    yy, xx = np.mgrid[0:480, 0:640]
+    scene = np.stack([xx * 255 // 639, yy * 255 // 479, (xx + yy) % 256], axis=-1).astype(np.uint8)
+    scene = np.clip(scene.astype(np.int32) + rng.integers(-20, 21, scene.shape), 0, 255).astype(np.uint8)
+    inputs = [params_for(PERSON_DETECT, 96, 96, 1), params_for(WV_QUALITY, 50, 50, 3),
+              params_for(INPUT_KINDS[2], 96, 96, 3), params_for(INPUT_KINDS[-1], 32, 32, 3)]
+    cameras = [(96, 96), (160, 120), (320, 240), (640, 480), (240, 320), (50, 50), (30, 20)]
+    cases = []
+    for params in inputs:
+        for width, height in cameras:
+            for fmt in (PixelFormat.GRAY8, PixelFormat.RGB565, PixelFormat.RGB888, PixelFormat.YUV422):
+                cases.append(Case(frame_from_image(scene, fmt, width, height), width, height, int(fmt), params))
+    assert_same(cases, run_harness(harness, cases, tmp_path))
+
+
+def test_extreme_frames_match_python(harness, tmp_path):
+    # All-dark and all-bright frames reach the LUT's ends and the YUV clamps.
+    cases = []
+    for kind in INPUT_KINDS:
+        for channels in (1, 3):
+            params = params_for(kind, 7, 5, channels)
+            for fmt in (PixelFormat.GRAY8, PixelFormat.RGB565, PixelFormat.RGB888, PixelFormat.YUV422):
+                for fill in (0x00, 0xFF, 0x80):
+                    width, height = 14, 9
+                    data = bytes([fill]) * (width * height * {1: 1, 2: 2, 3: 3, 4: 2}[fmt])
+                    cases.append(Case(data, width, height, int(fmt), params))
+    # YUV with chroma at both extremes: the RGB clamps on every channel.
+    for u, v in ((0, 0), (0, 255), (255, 0), (255, 255)):
+        data = bytes([200, u, 30, v]) * 8
+        cases.append(Case(data, 4, 4, int(PixelFormat.YUV422), params_for(WV_QUALITY, 4, 4, 3)))
+    assert_same(cases, run_harness(harness, cases, tmp_path))
+
+
+def test_tensor_frames_are_copied(harness, tmp_path):
+    rng = np.random.default_rng(3)
+    cases = []
+    for kind in (PERSON_DETECT, WV_QUALITY, INPUT_KINDS[-1]):
+        params = params_for(kind, 6, 5, 3)
+        data = rng.integers(0, 256, params.tensor_bytes, dtype=np.uint8).tobytes()
+        cases.append(Case(data, 0, 0, int(PixelFormat.TENSOR), params))
+        cases.append(Case(data[:-1], 0, 0, int(PixelFormat.TENSOR), params))  # one byte short: refused
+    results = run_harness(harness, cases, tmp_path)
+    assert_same(cases, results)
+    assert results[0] == (0, cases[0].data)
+
+
+def test_rendered_params_match_python(harness, tmp_path):
+    # The same frames through render_c_params' C text and through the Python params.
+    rng = np.random.default_rng(4)
+    cases = []
+    for index, make in enumerate(RENDERED.values()):
+        params = make()
+        for fmt in (PixelFormat.GRAY8, PixelFormat.RGB565, PixelFormat.RGB888, PixelFormat.YUV422):
+            for width, height in ((160, 120), (params.width, params.height), (12, 30)):
+                cases.append(Case(_random_frame(rng, fmt, width, height), width, height, int(fmt), index,
+                                  table=params))
+    assert_same(cases, run_harness(harness, cases, tmp_path))
+
+
+def test_refusals_match_python(harness, tmp_path):
+    params = params_for(PERSON_DETECT, 8, 8, 1)
+    gray = bytes(range(64))
+    wide = params_for(WV_QUALITY, DEFAULT_MAX_ROW // 3 + 1, 2, 3)  # one column past the row buffer
+    bad_channels = PreprocessParams(8, 8, 2, "int8", params.lut)
+    cases = [
+        Case(gray, 8, 8, 0x05, params),  # no such format
+        Case(bytes(12), 3, 2, int(PixelFormat.YUV422), params),  # odd YUV width
+        Case(b"", 0, 8, int(PixelFormat.GRAY8), params),  # no pixels
+        Case(b"", 8, 0, int(PixelFormat.GRAY8), params),
+        Case(gray[:63], 8, 8, int(PixelFormat.GRAY8), params),  # one byte short
+        Case(bytes(8 * 8 * 3 - 1), 8, 8, int(PixelFormat.RGB888), params),
+        Case(gray, 8, 8, int(PixelFormat.GRAY8), params, tensor_bytes=63),  # tensor the wrong size
+        Case(gray, 8, 8, int(PixelFormat.GRAY8), params, tensor_bytes=65),
+        Case(bytes(4 * 2 * 3), 4, 2, int(PixelFormat.RGB888), wide, tensor_bytes=wide.tensor_bytes),
+    ]
+    results = run_harness(harness, cases + [Case(gray, 8, 8, int(PixelFormat.GRAY8), bad_channels)], tmp_path)
+    assert [status for status, _ in results] == [
+        PreprocessError.FORMAT, PreprocessError.ODD_WIDTH, PreprocessError.EMPTY_FRAME, PreprocessError.EMPTY_FRAME,
+        PreprocessError.FRAME_BYTES, PreprocessError.FRAME_BYTES, PreprocessError.TENSOR_BYTES,
+        PreprocessError.TENSOR_BYTES, PreprocessError.ROW_TOO_WIDE, PreprocessError.PARAMS]
+    # The tensor is untouched on every refusal.
+    for (status, tensor) in results:
+        assert tensor == bytes([SENTINEL]) * len(tensor)
+    # Python refuses the same frames with the same codes (the row limit is the device's alone).
+    assert_same(cases[:-1], results[:-2])
+    with pytest.raises(PreprocessError) as refused:
+        frame_to_tensor(gray, 8, 8, PixelFormat.GRAY8, bad_channels)
+    assert refused.value.code == PreprocessError.PARAMS
+
+
+# ---- known values --------------------------------------------------------------------------
+
+
+def _identity_params(width, height, channels) -> PreprocessParams:
+    """uint8, scale 1, zero point 0, pixels 0..255: the tensor is the resized pixels themselves."""
+    return params_for(WV_QUALITY, width, height, channels)
+
+
+def test_box_average_4x4_to_2x2_by_hand():
+    frame = bytes([0, 2, 4, 6,
+                   8, 10, 12, 14,
+                   1, 3, 5, 8,
+                   9, 11, 13, 16])
+    got = frame_to_tensor(frame, 4, 4, PixelFormat.GRAY8, _identity_params(2, 2, 1))
+    # (0+2+8+10+2)//4 = 5, (4+6+12+14+2)//4 = 9, (1+3+9+11+2)//4 = 6, (5+8+13+16+2)//4 = 11 (10.5 rounds up)
+    assert got.reshape(2, 2).tolist() == [[5, 9], [6, 11]]
+
+
+def test_rgb565_expands_by_bit_replication():
+    frame = bytes([0xF8, 0x00, 0x07, 0xE0, 0x00, 0x1F, 0xFF, 0xFF, 0x00, 0x00, 0x84, 0x10])
+    rgb = frame_to_rgb(frame, 6, 1, PixelFormat.RGB565)
+    # 0x8410: r5 = 16, g6 = 32, b5 = 16 -> (16 << 3) | (16 >> 2) = 132, (32 << 2) | (32 >> 4) = 130
+    assert rgb.reshape(6, 3).tolist() == [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [0, 0, 0],
+                                          [132, 130, 132]]
+
+
+def test_gray_from_rgb_and_yuv():
+    rgb = bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 200, 100, 50])
+    gray = decode_pixels(rgb, 4, 1, PixelFormat.RGB888, 1).ravel().tolist()
+    assert gray == [(77 * 255 + 128) >> 8, (150 * 255 + 128) >> 8, (29 * 255 + 128) >> 8,
+                    (77 * 200 + 150 * 100 + 29 * 50 + 128) >> 8]
+    yuyv = bytes([10, 0, 250, 255])
+    assert decode_pixels(yuyv, 2, 1, PixelFormat.YUV422, 1).ravel().tolist() == [10, 250]
+    # Neutral chroma: R = G = B = Y.
+    assert decode_pixels(bytes([77, 128, 200, 128]), 2, 1, PixelFormat.YUV422, 3).tolist() == [
+        [[77, 77, 77], [200, 200, 200]]]
+
+
+def test_equal_size_is_the_identity():
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, 13 * 7 * 3, dtype=np.uint8).tobytes()
+    got = frame_to_tensor(frame, 13, 7, PixelFormat.RGB888, _identity_params(13, 7, 3))
+    assert got.tobytes() == frame
+
+
+def test_upscaling_repeats_pixels():
+    got = frame_to_tensor(bytes([1, 2, 3, 4]), 2, 2, PixelFormat.GRAY8, _identity_params(4, 4, 1))
+    assert got.reshape(4, 4).tolist() == [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]
+
+
+def test_centre_crop_keeps_the_middle():
+    # 6x2 to 2x2: crop width 2 from x0 = 2. 3x5 to 3x1: the full width, one row from y0 = 2.
+    wide = bytes([0, 0, 7, 9, 0, 0,
+                  0, 0, 8, 6, 0, 0])
+    assert frame_to_tensor(wide, 6, 2, PixelFormat.GRAY8, _identity_params(2, 2, 1)).ravel().tolist() == [7, 9, 8, 6]
+    tall = bytes([99] * 6 + [1, 2, 3] + [99] * 6)
+    assert frame_to_tensor(tall, 3, 5, PixelFormat.GRAY8, _identity_params(3, 1, 1)).ravel().tolist() == [1, 2, 3]
+
+
+def test_box_resize_matches_a_plain_loop():
+    # The vectorised summed-area table against the definition, written out.
+    rng = np.random.default_rng(6)
+    pixels = rng.integers(0, 256, (11, 17, 3), dtype=np.uint8)
+    for out_w, out_h in ((5, 3), (17, 11), (30, 20), (1, 1), (4, 9)):
+        got = box_resize(pixels, out_w, out_h)
+        h, w = pixels.shape[:2]
+        if w * out_h > out_w * h:
+            cw, ch = max(1, h * out_w // out_h), h
+        else:
+            cw, ch = w, max(1, w * out_h // out_w)
+        x0, y0 = (w - cw) // 2, (h - ch) // 2
+        for oy in range(out_h):
+            r0 = oy * ch // out_h
+            r1 = max((oy + 1) * ch // out_h, r0 + 1)
+            for ox in range(out_w):
+                c0 = ox * cw // out_w
+                c1 = max((ox + 1) * cw // out_w, c0 + 1)
+                box = pixels[y0 + r0:y0 + r1, x0 + c0:x0 + c1].reshape(-1, 3).astype(int)
+                n = len(box)
+                assert got[oy, ox].tolist() == [(s + n // 2) // n for s in box.sum(axis=0)]
+
+
+# ---- the lookup table ----------------------------------------------------------------------
+
+
+def test_person_detect_lut():
+    lut = params_for(PERSON_DETECT, 96, 96, 1).lut
+    assert lut.dtype == np.int8
+    # real = -1 + 2p/255, q = round(real / 0.00784314) - 1: 0 -> -128, 255 -> 126 (the input's zero point is -1)
+    assert (lut[0], lut[127], lut[128], lut[255]) == (-128, -1, -1, 126)
+    assert np.all(np.diff(lut.astype(int)) >= 0)
+
+
+def test_wv_quality_lut_is_the_identity():
+    assert params_for(WV_QUALITY, 50, 50, 3).lut.tolist() == list(range(256))
+
+
+def test_float_lut_and_rounding_half_away_from_zero():
+    lut = params_for(("float32", None, None, (-1.0, 1.0)), 4, 4, 3).lut
+    assert lut.dtype == np.float32 and lut[0] == -1.0 and lut[255] == 1.0
+    # scale 2: real p/255*255 = p, p/2 rounds half away from zero: 1 -> 1, 3 -> 2, 5 -> 3
+    lut = params_for(("uint8", 2.0, 0, (0.0, 255.0)), 4, 4, 1).lut
+    assert lut[1] == 1 and lut[3] == 2 and lut[5] == 3
+    lut = params_for(("int8", 2.0, 0, (-255.0, 0.0)), 4, 4, 1).lut  # real -255 + p
+    assert lut[254] == -1 and lut[252] == -2  # -0.5 -> -1, -1.5 -> -2
+
+
+def test_default_pixel_ranges():
+    def range_of(kind):
+        dtype, scale, zp, _ = kind
+        return default_pixel_range(_tensor((1, 8, 8, 3), dtype, scale, zp))[0]
+
+    assert range_of(PERSON_DETECT) == (-1.0, 1.0)
+    assert range_of(WV_QUALITY) == (0.0, 255.0)
+    assert range_of(INPUT_KINDS[2]) == (0.0, 1.0)
+    assert range_of(INPUT_KINDS[3]) == (0.0, 255.0)
+    assert range_of(("float32", None, None, None)) == (0.0, 1.0)
+    assert "[-1, 1]" in default_pixel_range(_tensor((1, 8, 8, 1), *PERSON_DETECT[:3]))[1]
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("name, shape, pixel_range", [
+    ("person_detect.tflite", (1, 96, 96, 1), (-1.0, 1.0)),
+    ("wv_quality_k_8_c_5.tflite", (1, 50, 50, 3), (0.0, 255.0)),
+])
+def test_shared_model_inputs(name, shape, pixel_range):
+    tensor = load_model(shared_model(name)).input_tensors()[0]
+    assert tuple(tensor.shape) == shape
+    assert default_pixel_range(tensor)[0] == pixel_range
+    kind = PERSON_DETECT if name.startswith("person") else WV_QUALITY
+    assert np.array_equal(PreprocessParams.for_tensor(tensor).lut, params_for(kind, shape[2], shape[1], shape[3]).lut)
+
+
+# ---- host-side frames ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape, kind", [((1, 12, 20, 3), INPUT_KINDS[2]), ((1, 9, 9, 1), PERSON_DETECT),
+                                         ((1, 40, 30, 3), ("float32", None, None, None))])
+def test_bench_data_pipeline_is_frame_to_tensor(tmp_path, shape, kind):
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    path = tmp_path / "image.png"
+    Image.fromarray(rng.integers(0, 256, (23, 37, 3), dtype=np.uint8)).save(path)
+    dtype, scale, zp, _ = kind
+    tensor = _tensor(shape, dtype, scale, zp)
+    for range_name, pixel_range in PIXEL_RANGES.items():
+        data, width, height = image_to_rgb888(path)
+        assert (width, height) == (37, 23)
+        expected = frame_to_tensor(data, width, height, PixelFormat.RGB888,
+                                   PreprocessParams.for_tensor(tensor, pixel_range))
+        got = quantize_image(path, tensor, range_name)
+        assert got.shape == shape and got.dtype == expected.dtype
+        assert got.tobytes() == expected.tobytes()
+
+
+def test_frame_from_image_packs_what_frame_to_rgb_reads():
+    rng = np.random.default_rng(8)
+    image = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    resized = box_resize(image, 20, 16).astype(int)  # what a 20x16 camera sees: the centre, averaged
+    rgb888 = frame_from_image(image, PixelFormat.RGB888, 20, 16)
+    assert np.array_equal(frame_to_rgb(rgb888, 20, 16, PixelFormat.RGB888), resized)
+    assert frame_from_image(image, "rgb888", 40, 30) == image.tobytes()  # same size: as is
+    rgb565 = frame_to_rgb(frame_from_image(image, PixelFormat.RGB565, 20, 16), 20, 16, PixelFormat.RGB565)
+    assert np.abs(rgb565 - resized).max() <= 7  # 5 and 6 bits, replicated back
+    gray = frame_to_rgb(frame_from_image(image, PixelFormat.GRAY8, 20, 16), 20, 16, PixelFormat.GRAY8)
+    assert np.array_equal(gray[..., 0], gray[..., 2])
+    # YUV422 shares chroma per pixel pair: close on a smooth image, exact on gray.
+    smooth = np.repeat(np.linspace(0, 255, 40, dtype=np.uint8)[None, :, None], 30, axis=0).repeat(3, axis=2)
+    yuv = frame_to_rgb(frame_from_image(smooth, PixelFormat.YUV422, 40, 30), 40, 30, PixelFormat.YUV422)
+    assert np.abs(yuv.astype(int) - smooth).max() <= 2
+    with pytest.raises(PreprocessError):
+        frame_from_image(image, PixelFormat.YUV422, 21, 16)
+
+
+def test_pack_frame_rgb565_is_big_endian():
+    red = np.array([[[255, 0, 0], [0, 255, 0]]], dtype=np.uint8)
+    assert pack_frame(red, PixelFormat.RGB565) == bytes([0xF8, 0x00, 0x07, 0xE0])
+
+
+def test_render_c_params_text():
+    text = render_c_params(params_for(PERSON_DETECT, 96, 96, 1), "person_input")
+    assert "static const int8_t person_input_lut[256] MCUGEN_PREPROCESS_ALIGNED = {" in text
+    assert ".lut_q = (const uint8_t *)person_input_lut," in text and ".lut_f = NULL," in text
+    assert ".dtype = MCUGEN_PREPROCESS_DTYPE_INT8," in text
+    text = render_c_params(params_for(INPUT_KINDS[-1], 4, 4, 3), "f")
+    assert "static const float f_lut[256]" in text and ".lut_f = f_lut," in text
+    assert "-1.0f" in text and "1.0f" in text
