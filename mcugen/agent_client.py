@@ -47,6 +47,7 @@ from .protocol import (
 
 _BOOT = wire_type(Command.BOOT)
 _ERROR = wire_type(Command.ERROR)
+_RESULT = wire_type(Command.RESULT)
 # Sent before a retry that follows a timeout: completes any frame whose corrupted
 # length field left the device waiting for bytes, so the retry meets a hunting receiver.
 _IDLE_FILL = bytes(MAX_FRAME_BYTES)
@@ -124,6 +125,7 @@ class AgentClient:
         self.max_resets = max(0, int(max_resets))
         self.chunk_bytes = min(MAX_CHUNK, max(1, int(chunk_bytes)))
         self.info: Hello | None = None  # the last HELLO reply (or BOOT)
+        self.results: collections.deque[Frame] = collections.deque()  # RESULT frames the app sent unasked
         self._parser = FrameParser()
         self._events: collections.deque[Frame | CrcError] = collections.deque()
         self._seq = 0
@@ -152,6 +154,25 @@ class AgentClient:
         self._last_frames = hello.frames
         self._check_model(hello)
         return hello
+
+    def request(self, command: Command, payload: bytes = b"", timeout: float | None = None) -> Frame:
+        """One application request (docs/protocol.md, "Application commands") with the
+        same retries as the benchmark's; returns the reply frame."""
+        return self._request(command, payload, timeout)
+
+    def wait_result(self, timeout: float) -> Frame | None:
+        """The next RESULT frame the application sends unasked, or None after timeout s."""
+        deadline = time.monotonic() + timeout
+        while not self.results:
+            event = self._read_event(deadline)
+            if event is None:
+                return None
+            if isinstance(event, Frame) and event.type == _RESULT:
+                self.results.append(event)
+            elif isinstance(event, Frame) and event.type == _BOOT:
+                self._stats.boots += 1
+                raise _Reset("BOOT frame while waiting for a result", self._port_name())
+        return self.results.popleft()
 
     def set_input(self, index: int, data: bytes) -> int:
         """Writes one input in acknowledged chunks; returns the number of chunks."""
@@ -354,6 +375,10 @@ class AgentClient:
                     self._trace("<-", "bad CRC", event.seq, event.length, f"claims {event.name}")
                     failures.append("reply failed its CRC")
                     break
+                if event.type == _RESULT:
+                    self.results.append(event)
+                    self._trace("<-", "RESULT", event.seq, len(event.payload))
+                    continue
                 if event.type == _BOOT:
                     self._stats.boots += 1
                     self._trace("<-", "BOOT", event.seq, len(event.payload))

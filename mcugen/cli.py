@@ -301,6 +301,91 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
 
 
 @main.command()
+@click.option("--port", help="The board's serial port: a device path, socket://HOST:PORT or any pyserial URL.")
+@click.option("--emulate", "emulate_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Boot this generated project (an emulated board) in QEMU, feed it, shut QEMU down.")
+@click.option("--images", "images_dir", type=click.Path(file_okay=False, path_type=str),
+              help="A folder of images (searched recursively), each sent as a camera frame.")
+@click.option("--vectors", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="A .npy file of input tensors (repeatable), each sent as a frame.")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=str),
+              help="The generated project the board runs (default: the --emulate folder): its labels, camera "
+                   "format and pixel mapping.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=str),
+              help="The .tflite the firmware came from: checked against the board, and its outputs compared "
+                   "with tflite-micro's on the same input.")
+@click.option("--baud", default=115200, show_default=True, help="Baud rate for a real serial port.")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for each frame's result.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON list, a result per frame.")
+@click.option("--trace", is_flag=True, help="Log every frame on the serial link to stderr.")
+def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vectors: tuple[str, ...],
+         project_dir: str | None, model_path: str | None, baud: int, timeout: float, as_json: bool,
+         trace: bool) -> None:
+    """Send images or vectors as camera frames to a camera app; print class, score and LEDs per frame."""
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from .boards import get_board
+    from .feed import camera_spec, feed as run_feed, image_items, input_tensor_from_hello, vector_items
+    from .firmware import read_metadata
+    from .preprocess import PreprocessParams
+    from .render import print_feed
+    from .serial_link import open_link
+    from .validate import load_vectors
+
+    if (images_dir is None) == (not vectors):
+        raise McugenError("give exactly one of --images DIR or --vectors FILE.npy")
+    if (port is None) == (emulate_dir is None):
+        raise McugenError("give exactly one of --port URL or --emulate PROJECT")
+    project_dir = project_dir or emulate_dir
+    meta = read_metadata(project_dir) if project_dir else None
+    if meta is not None and meta.get("app") != "person-led":
+        raise McugenError(f"{project_dir} runs app '{meta.get('app')}', which takes no camera frames",
+                          "generate with --app person-led")
+    with ExitStack() as stack:
+        if emulate_dir is not None:
+            from .emulator import Emulator
+
+            board, elf = _built_elf(emulate_dir)
+            port = stack.enter_context(Emulator(board, elf)).url
+        client = stack.enter_context(open_link(port, baud=baud, timeout=5.0, trace=trace,
+                                               model_path=Path(model_path) if model_path else None))
+        info = client.hello()
+        if meta is not None and info.model_sha256_hex != meta["model_sha256"]:
+            raise McugenError(f"the board runs firmware for another model than {project_dir} was generated from",
+                              f"flash it: mcugen flash {project_dir}")
+        board = get_board(info.board) if info.board else None
+        tensor = input_tensor_from_hello(info)
+        pixel_range = tuple(meta["pixel_range"]) if meta and meta.get("pixel_range") else None
+        params = PreprocessParams.for_tensor(tensor, pixel_range)
+        notes: list[str] = []
+        if images_dir is not None:
+            items = image_items(Path(images_dir), camera_spec(meta, board), params)
+        else:
+            named = []
+            for v in vectors:
+                sets, _ = load_vectors([Path(v)], [tensor])
+                named += [(f"{Path(v).name}[{i}]", one[0]) for i, one in enumerate(sets)]
+            items, notes = vector_items(named, params)
+        reference = None
+        if model_path:
+            from .reference import TflmInterpreter
+
+            reference = TflmInterpreter(model_path)
+        labels = (meta or {}).get("app_options", {}).get("labels")
+        led_names = [led.name for led in board.leds] if board else []
+        results = run_feed(client, items, labels=labels, led_names=led_names, reference=reference,
+                           timeout=timeout)
+    if as_json:
+        _print_json([r.to_json() for r in results])
+    else:
+        print_feed(_console(), results, notes, params.note)
+    bad = [r for r in results if not r.preprocess_bit_exact or r.reference_bit_exact is False or not r.result.ok]
+    if bad:
+        fail(f"{len(bad)} of {len(results)} frames failed a check (first: {bad[0].source})", EXIT_VERDICT)
+
+
+@main.command()
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--inputs", "n_random", default=10, show_default=True, type=click.IntRange(min=0),
               help="Random inputs to run.")

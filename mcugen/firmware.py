@@ -360,6 +360,7 @@ def _metadata(board: Board, bid: str, env_name: str, model_name: str, model: Gen
         "env": env_name,
         "app": app.id,
         "app_options": {k: v for k, v in options.items() if not k.startswith("_")},
+        "pixel_range": options.get("_pixel_range"),  # what the device's pre-processing maps 0..255 to
         "camera": None if camera is None else {"format": camera.format, "width": camera.width,
                                                "height": camera.height, "host_fed": camera.host_fed,
                                                "frame_bytes": camera.frame_bytes},

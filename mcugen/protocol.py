@@ -33,6 +33,12 @@ class Command(enum.IntEnum):
     INVOKE = 0x03
     GET_OUTPUT = 0x04
     PROFILE = 0x05
+    # Application commands (docs/protocol.md, "Application commands")
+    FRAME = 0x10       # a camera frame from the host, in chunks (host-fed camera)
+    GET_RESULT = 0x11  # the last classification result again
+    CAPTURE = 0x12     # take a camera frame and describe it
+    GET_FRAME = 0x13   # bytes of the captured frame
+    RESULT = 0x7D  # device -> host only, unasked, on the wire as 0xFD
     BOOT = 0x7E  # device -> host only, on the wire as 0xFE
     ERROR = 0x7F  # reply only, on the wire as 0xFF
 
@@ -45,6 +51,7 @@ class ErrorCode(enum.IntEnum):
     OUT_OF_RANGE = 5
     TOO_LARGE = 6
     NOT_READY = 7
+    DEVICE = 8
 
 
 class CounterKind(enum.IntEnum):
@@ -115,9 +122,12 @@ def crc32(data: bytes) -> int:
     return zlib.crc32(data) & 0xFFFFFFFF
 
 
+_DEVICE_FRAMES = (Command.RESULT, Command.BOOT, Command.ERROR)
+
+
 def wire_type(command: int, reply: bool = False) -> int:
     """The type byte on the wire: device frames (replies, BOOT, ERROR) have bit 7 set."""
-    return (command | REPLY_BIT) if reply or command in (Command.BOOT, Command.ERROR) else command
+    return (command | REPLY_BIT) if reply or command in _DEVICE_FRAMES else command
 
 
 def frame_name(type_byte: int) -> str:
@@ -127,7 +137,7 @@ def frame_name(type_byte: int) -> str:
     except ValueError:
         name = f"type 0x{type_byte:02X}"
         return name
-    if type_byte & REPLY_BIT and base not in (Command.BOOT, Command.ERROR):
+    if type_byte & REPLY_BIT and base not in _DEVICE_FRAMES:
         return f"{name} reply"
     return name
 

@@ -206,3 +206,20 @@ def print_bench(console: Console, report: "BenchReport", report_dir: str | None)
         console.print(f"[dim]note: {escape(note)}[/dim]")
     if report_dir:
         console.print(f"report: {report_dir}/report.md, report.json, plots")
+
+
+def print_feed(out: Console, results: list, notes: list[str], pixel_note: str) -> None:
+    """One row per frame fed to a camera app: what the board decided and whether it checks out."""
+    table = Table(title="mcugen feed: results from the board", title_justify="left")
+    for col, justify in (("frame", "left"), ("class", "left"), ("score", "right"), ("LEDs on", "left"),
+                         ("count", "right"), ("pre-processing", "left"), ("output", "left")):
+        table.add_column(col, justify=justify)
+    for r in results:
+        res = r.result
+        table.add_row(escape(r.source), escape(r.label or "-"), f"{res.score:.3f}", ", ".join(r.leds_on) or "none",
+                      f"{res.invoke_count:,}", "bit-exact" if r.preprocess_bit_exact else "DIFFERS",
+                      "-" if r.reference_bit_exact is None else ("bit-exact" if r.reference_bit_exact else "DIFFERS"))
+    out.print(table)
+    out.print(f"pre-processing: {escape(pixel_note)}")
+    for note in notes:
+        out.print(f"note: {escape(note)}")

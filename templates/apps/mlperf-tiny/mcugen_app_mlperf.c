@@ -168,8 +168,11 @@ static void out_fixed3(float value)
     double scaled;
     uint64_t milli;
     double fraction;
-    int negative = value < 0.0f;
+    uint32_t bits;
+    int negative;
 
+    memcpy(&bits, &value, sizeof bits); /* the sign bit: printf writes -0.000 for -0.0 too */
+    negative = (bits >> 31) != 0u;
     if (value != value) {
         out_text("nan");
         return;

@@ -17,7 +17,7 @@
  * (pinout, alternate functions); Arm Cortex-M7 Technical Reference Manual and
  * ARMv7-M ARM (DDI 0403) for the cache maintenance registers. Field positions were
  * cross-checked against the register descriptions of embassy-rs/stm32-data
- * (data/registers/*_h7*.yaml), read for checking only.
+ * (data/registers: rcc_h7rm0433, pwr_h7rm0433, ... .yaml), read for checking only.
  */
 #ifndef MCUGEN_SOC_H
 #define MCUGEN_SOC_H
@@ -52,7 +52,7 @@ typedef struct {
     volatile uint32_t D2CCIP1R;  /* 0x50 */
     volatile uint32_t D2CCIP2R;  /* 0x54 USART234578SEL[2:0], I2C123SEL[13:12]: 0 = rcc_pclk1 */
     volatile uint32_t D3CCIPR;   /* 0x58 */
-    uint32_t reserved3[29];      /* 0x5C..0xCC: interrupts, backup domain, resets, RSR */
+    uint32_t reserved3[30];      /* 0x5C..0xD0: interrupts, backup domain, resets, RSR */
     volatile uint32_t AHB3ENR;   /* 0xD4 */
     volatile uint32_t AHB1ENR;   /* 0xD8 DMA1EN 0, DMA2EN 1 */
     volatile uint32_t AHB2ENR;   /* 0xDC DCMIEN 0 */
@@ -341,6 +341,7 @@ _Static_assert(offsetof(mcugen_h7_dcmi_t, DR) == 0x28, "DCMI layout");
 
 #define MCUGEN_DCMI_CR_CAPTURE (1u << 0)
 #define MCUGEN_DCMI_CR_CM_SNAPSHOT (1u << 1)
+#define MCUGEN_DCMI_CR_CROP (1u << 2)
 #define MCUGEN_DCMI_CR_PCKPOL_RISING (1u << 5)
 #define MCUGEN_DCMI_CR_HSPOL_HIGH (1u << 6) /* level of HSYNC while data is NOT valid */
 #define MCUGEN_DCMI_CR_VSPOL_HIGH (1u << 7) /* level of VSYNC while data is NOT valid */

@@ -1,0 +1,175 @@
+"""`mcugen feed`: frames into a camera application, results out.
+
+The board's camera is fed by the host (an emulated board, whose camera is the serial
+link): each image or vector becomes a frame in the camera's own format and size, the
+firmware pre-processes, invokes and lights its LEDs, and its RESULT comes back. For
+every frame the host also works out what the device should have computed:
+
+- the input tensor, from the same frame through mcugen.preprocess (the device's
+  pre-processing in Python, bit for bit): its CRC-32 must equal the device's;
+- with the model at hand, the model's output from tflite-micro on that tensor: the
+  device's output must equal it bit for bit.
+
+    items = image_items(Path("images"), camera, params)
+    results = feed(client, items, labels=..., led_names=...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .bench_inputs import IMAGE_SUFFIXES
+from .camera_link import RESULT_STATUS, ClassResult, send_frame, wait_for_result
+from .errors import McugenError
+from .preprocess import PixelFormat, PreprocessParams, frame_from_image, frame_to_tensor
+from .protocol import crc32
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """The frames the firmware's camera takes: its format and size."""
+
+    format: PixelFormat
+    width: int
+    height: int
+
+
+@dataclass
+class FeedItem:
+    source: str
+    format: PixelFormat
+    width: int
+    height: int
+    data: bytes
+    expected_input: np.ndarray  # what pre-processing must give
+
+
+@dataclass
+class FeedResult:
+    source: str
+    result: ClassResult
+    label: str | None
+    leds_on: list[str]
+    preprocess_bit_exact: bool
+    reference_bit_exact: bool | None  # None: no model given to compare with
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "source": self.source,
+            "status": RESULT_STATUS.get(r.status, f"status {r.status}"),
+            "class": r.class_index,
+            "label": self.label,
+            "score": round(float(r.score), 6),
+            "leds_on": self.leds_on,
+            "preprocess_count": r.preprocess_count,
+            "invoke_count": r.invoke_count,
+            "preprocess_bit_exact": self.preprocess_bit_exact,
+            "reference_bit_exact": self.reference_bit_exact,
+            "frame_number": r.frame_number,
+        }
+
+
+def image_items(folder: Path, camera: CameraSpec, params: PreprocessParams) -> list[FeedItem]:
+    """Every image under folder (sorted, recursively), as the camera would see it."""
+    from PIL import Image, UnidentifiedImageError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise McugenError(f"image folder not found: {folder}", "give a folder of .png/.jpg images")
+    paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not paths:
+        raise McugenError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
+    items = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                data = frame_from_image(img, camera.format, camera.width, camera.height)
+        except (UnidentifiedImageError, OSError) as exc:
+            raise McugenError(f"cannot read image {path}: {exc}") from None
+        expected = frame_to_tensor(data, camera.width, camera.height, camera.format, params)
+        items.append(FeedItem(str(path.relative_to(folder)), camera.format, camera.width, camera.height, data,
+                              expected))
+    return items
+
+
+def vector_items(arrays: list[tuple[str, np.ndarray]], params: PreprocessParams) -> tuple[list[FeedItem], list[str]]:
+    """Input tensors as frames: as pixels of the input's own size where the pixel table can
+    produce every value (then the camera path runs, its resize an identity), else as the
+    tensor itself (MCUGEN_PIXEL_TENSOR: pre-processing bypassed, said in a note)."""
+    lut = np.asarray(params.lut)
+    pixel_of: dict[Any, int] = {}
+    for p in range(255, -1, -1):
+        pixel_of[lut[p].item()] = p  # the lowest pixel giving each value
+    notes = []
+    items = []
+    for source, tensor in arrays:
+        values = np.asarray(tensor).reshape(params.height, params.width, params.channels)
+        if all(v.item() in pixel_of for v in np.unique(values)):
+            pixels = np.vectorize(lambda v: pixel_of[v], otypes=[np.uint8])(values)
+            fmt = PixelFormat.GRAY8 if params.channels == 1 else PixelFormat.RGB888
+            data = pixels.tobytes()
+            width, height = params.width, params.height
+        else:
+            fmt, data, width, height = PixelFormat.TENSOR, np.ascontiguousarray(values).tobytes(), \
+                values.size * values.itemsize, 1
+            notes.append(f"{source}: some values are no pixel's; sent as the tensor itself (no pre-processing)")
+        expected = frame_to_tensor(data, width, height, fmt, params)
+        if not np.array_equal(expected.reshape(values.shape), values):
+            raise McugenError(f"{source}: cannot make a frame that pre-processes to this vector (a bug in mcugen)")
+        items.append(FeedItem(source, fmt, width, height, data, expected))
+    return items, notes
+
+
+def feed(client: Any, items: list[FeedItem], *, labels: list[str] | None, led_names: list[str],
+         reference: Any | None = None, n_outputs: int = 1, timeout: float = 60.0,
+         progress: Callable[[], None] | None = None) -> list[FeedResult]:
+    """Sends every item's frame and collects its result, checked as the module says."""
+    out = []
+    for i, item in enumerate(items):
+        frame_id = i % 0xFFFF + 1
+        send_frame(client, frame_id, int(item.format), item.width, item.height, item.data)
+        result = wait_for_result(client, frame_id, timeout)
+        pre_ok = result.ok and result.input_crc32 == crc32(item.expected_input.tobytes())
+        ref_ok = None
+        notes = []
+        if reference is not None and result.ok:
+            want = reference.run([item.expected_input], n_outputs)[0]
+            ref_ok = want.tobytes() == result.output
+        if not result.ok:
+            notes.append(f"{RESULT_STATUS.get(result.status, 'error')} {result.detail}")
+        label = None
+        if result.class_index is not None:
+            label = labels[result.class_index] if labels and result.class_index < len(labels) \
+                else f"class {result.class_index}"
+        leds = [name for bit, name in enumerate(led_names) if result.led_bits >> bit & 1]
+        out.append(FeedResult(item.source, result, label, leds, pre_ok, ref_ok, notes))
+        if progress:
+            progress()
+    return out
+
+
+def input_tensor_from_hello(info: Any) -> Any:
+    """The model's input 0 as an ir.Tensor, from what the board says in HELLO."""
+    from .ir import Quantization, Tensor
+
+    t = info.inputs[0]
+    quant = None if t.dtype_name == "float32" else Quantization((float(t.scale),), (int(t.zero_point),), None)
+    return Tensor(index=0, name="input", shape=tuple(int(d) for d in t.shape), dtype=t.dtype_name, quant=quant)
+
+
+def camera_spec(meta: dict | None, board: Any) -> CameraSpec:
+    """The camera the firmware was generated for (mcugen.json), else the board's default."""
+    cam = (meta or {}).get("camera")
+    if cam:
+        return CameraSpec(PixelFormat[cam["format"]], int(cam["width"]), int(cam["height"]))
+    if board is None or board.camera is None:
+        raise McugenError("the firmware's board has no camera to feed", "generate with --app person-led for a "
+                          "board with a camera (see `mcugen boards`)")
+    fmt = "RGB565" if "RGB565" in board.camera.formats else board.camera.formats[0]
+    return CameraSpec(PixelFormat[fmt], board.camera.resolution[0], board.camera.resolution[1])
