@@ -34,7 +34,8 @@ from typing import Any
 from .errors import FitError, McugenError
 from .firmware import read_metadata
 from .platformio_offline import (PLATFORM_NAME, PlatformioHome, offline_capable, pio_command, project_platform,
-                                 session, shared_lock, system_toolchain_present, user_environment)
+                                 prepare, session, shared_lock, system_toolchain_present,
+                                 user_environment)
 
 ARENA_SYMBOL = "mcugen_arena"
 BUILD_LOG = "mcugen-build.log"
@@ -298,6 +299,8 @@ def build_project(project_dir: str | Path, *, pio_home: str | Path | None = None
     """Build a project made by generate_firmware_project and account for its memory."""
     project_dir = Path(project_dir).resolve()
     meta = read_metadata(project_dir)
+    if offline_capable(project_platform(project_dir, meta["env"])):
+        prepare(pio_home)  # the first time: seconds below are the build's own
     started = time.monotonic()
     run_project(project_dir, meta["env"], pio_home=pio_home, verbose=verbose, jobs=jobs)
     seconds = time.monotonic() - started

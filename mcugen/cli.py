@@ -174,19 +174,56 @@ def build(project: str, as_json: bool, verbose: bool) -> None:
 
 @main.command()
 @click.argument("project", default="firmware_out", type=click.Path(file_okay=False, path_type=str))
-@click.option("--port", help="Upload port (default: PlatformIO's detection).")
-def flash(project: str, port: str | None) -> None:
-    """Upload PROJECT's firmware to the board with PlatformIO (`pio run -t upload`)."""
-    from .boards import get_board
-    from .build import upload_project
-    from .firmware import read_metadata
+@click.option("--port", help="The board's serial port (default: found by the USB ids in the board file).")
+@click.option("--no-upload", is_flag=True, help="Only check which firmware the board runs.")
+@click.option("--stop", is_flag=True, help="Emulated boards: stop the QEMU an earlier flash left running.")
+@click.option("--wait", "wait_seconds", default=20.0, show_default=True,
+              help="Seconds to wait for the firmware's HELLO after the upload.")
+def flash(project: str, port: str | None, no_upload: bool, stop: bool, wait_seconds: float) -> None:
+    """Upload PROJECT's firmware to its board, then check the board answers with this model."""
+    from .flash import flash_project, stop_emulated
 
-    board = get_board(read_metadata(project)["board"])
-    if board.emulated:
-        raise McugenError(f"{board.id} is an emulated board: there is nothing to flash",
-                          f"run it with: mcugen emulate {project}, or mcugen bench --emulate {project}")
-    upload_project(project, port=port)
-    click.echo(f"flashed {project} to {board.id}")
+    if stop:
+        click.echo("stopped" if stop_emulated(project) else "no emulated board was running this project")
+        return
+    result = flash_project(project, port, upload=not no_upload, wait_seconds=wait_seconds)
+    what = "booted in QEMU" if result.board.emulated and result.uploaded else \
+        ("flashed" if result.uploaded else "checked")
+    click.echo(f"{what}: {result.board.id} on {result.port} runs {result.hello.build_id} "
+               f"(model SHA-256 {result.hello.model_sha256_hex[:12]}, matches {project})")
+    if result.board.emulated and result.uploaded:
+        click.echo(f"stop it with: mcugen flash {project} --stop")
+
+
+@main.command()
+@click.option("--port", help="The board's serial port: a device path, socket://HOST:PORT or any pyserial URL.")
+@click.option("--emulate", "emulate_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Boot this generated capture project in QEMU (frames are a test pattern there).")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder for the PNG files (the --data layout: OUT/LABEL/NNNN.png).")
+@click.option("--count", default=1, show_default=True, type=click.IntRange(min=1), help="Frames to take.")
+@click.option("--label", default="unlabeled", show_default=True,
+              help="Class subfolder to save into (one per class makes a --data folder).")
+@click.option("--baud", default=115200, show_default=True, help="Baud rate for a real serial port.")
+def capture(port: str | None, emulate_dir: str | None, out_dir: str, count: int, label: str, baud: int) -> None:
+    """Take camera frames from a board running `--app capture` and save them as PNG files."""
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from .capture import capture_to_folder
+    from .serial_link import open_link
+
+    if (port is None) == (emulate_dir is None):
+        raise McugenError("give exactly one of --port URL or --emulate PROJECT")
+    with ExitStack() as stack:
+        if emulate_dir is not None:
+            from .emulator import Emulator
+
+            board, elf = _built_elf(emulate_dir)
+            port = stack.enter_context(Emulator(board, elf)).url
+        client = stack.enter_context(open_link(port, baud=baud, timeout=5.0))
+        saved = capture_to_folder(client, Path(out_dir), label, count)
+    click.echo(f"saved {len(saved)} frame(s) to {Path(out_dir) / label}/ ({saved[0].name} .. {saved[-1].name})")
 
 
 def _built_elf(project: str) -> tuple[Any, Any]:

@@ -269,6 +269,44 @@ class Emulator:
         return ": " + " | ".join(lines[-3:])
 
 
+def boot_detached(board: Board, elf: str | Path, log_path: Path, *, qemu: str = QEMU,
+                  start_timeout: float = 10.0) -> tuple[int, str]:
+    """Boots the ELF in a QEMU that outlives this process (an emulated board left powered
+    on, as `mcugen flash` leaves a real one): returns its pid and serial URL. The guest
+    runs at once; what it sends before a client connects is lost, as on a real UART."""
+    import socket
+
+    binary = shutil.which(qemu)
+    if not binary:
+        raise EmulatorError(f"{qemu} not found on PATH", "Debian/Ubuntu: apt-get install qemu-system-arm")
+    q = board.qemu or {}
+    port = _free_port()
+    cmd = [binary, "-M", q["machine"], *(["-cpu", q["cpu"]] if q.get("cpu") else []), "-kernel", str(elf),
+           "-icount", f"shift={icount_settings(board).shift}", "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off",
+           "-monitor", "none", "-display", "none", "-nodefaults"]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        except OSError as exc:
+            raise EmulatorError(f"cannot start {binary}: {exc}") from None
+    deadline = time.monotonic() + start_timeout
+    while True:
+        if proc.poll() is not None:
+            raise EmulatorError(f"QEMU ({q['machine']}) exited at start with code {proc.returncode}",
+                                f"its output is in {log_path}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise EmulatorError(f"QEMU ({q['machine']}) did not open its serial port within {start_timeout:g} s",
+                                    f"its output is in {log_path}") from None
+            time.sleep(0.05)
+    return proc.pid, f"socket://127.0.0.1:{port}"
+
+
 def describe_command(emulator: Emulator) -> str:
     """The QEMU command line, quoted, for logs and bug reports."""
     import shlex
@@ -276,4 +314,4 @@ def describe_command(emulator: Emulator) -> str:
     return " ".join(shlex.quote(part) for part in emulator.command)
 
 
-__all__ = ["Emulator", "EmulatorError", "IcountSettings", "icount_settings", "describe_command", "QEMU"]
+__all__ = ["boot_detached", "Emulator", "EmulatorError", "IcountSettings", "icount_settings", "describe_command", "QEMU"]

@@ -363,14 +363,19 @@ def session(core_dir: Path | str | None = None) -> Iterator[PlatformioHome]:
     for _ in range(5):
         home = prepare(core_dir)
         try:
-            with shared_lock(home.core_dir):
-                # Re-prepared (or removed) between prepare() and the lock: go round again.
-                if _is_prepared(home.core_dir, home.platform_dir):
-                    yield home
-                    return
+            lock = open(home.core_dir / LOCK, "a")
+            fcntl.flock(lock, fcntl.LOCK_SH)
         except OSError as exc:
             raise PlatformioError(f"cannot lock PlatformIO folder {home.core_dir}: {exc}",
                                   "set MCUGEN_PIO_HOME to a writable folder") from None
+        try:
+            # Re-prepared (or emptied) between prepare() and the lock: go round again.
+            if _is_prepared(home.core_dir, home.platform_dir):
+                yield home
+                return
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
     raise PlatformioError(f"PlatformIO folder {home.core_dir} keeps changing while mcugen waits to build in it",
                           "is another mcugen re-preparing it in a loop? set MCUGEN_PIO_HOME to a folder of "
                           "your own")

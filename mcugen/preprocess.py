@@ -173,6 +173,12 @@ def default_pixel_range(tensor: Tensor) -> tuple[tuple[float, float], str]:
     lo, hi = scale * (info.min - zp), scale * (info.max - zp)
     candidates = sorted(PIXEL_RANGES.values(), key=lambda r: (abs(r[0] - lo) + abs(r[1] - hi), r))
     best = candidates[0]
+    if abs(best[0] - lo) <= 1.01 * scale and abs(best[1] - hi) <= 1.01 * scale:
+        # Within a step of a standard range: take the input's own range, so that pixel p is
+        # exactly the p-th code (int8: p - 128, as TFLite Micro's camera examples feed it).
+        return (lo, hi), (f"{tensor.label()} ({tensor.dtype}, scale {scale:.6g}, zero point {zp}) represents "
+                          f"[{lo:.4g}, {hi:.4g}], within a step of [{best[0]:g}, {best[1]:g}]: pixel p is the "
+                          f"input's p-th code")
     return best, (f"{tensor.label()} ({tensor.dtype}, scale {scale:.6g}, zero point {zp}) represents "
                   f"[{lo:.4g}, {hi:.4g}]: pixels mapped to the nearest standard range [{best[0]:g}, {best[1]:g}]")
 

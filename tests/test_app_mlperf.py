@@ -283,10 +283,20 @@ def example_exe(tmp_path_factory):
     return build_mlperf_host(EXAMPLE_MODEL, tmp_path_factory.mktemp("mlperf-example"), options)
 
 
+def open_link(url: str):
+    """The pyserial port for url, keeping what arrives while it connects: socket://
+    open() discards bytes already received (as opening a real UART can lose a
+    board's boot output), and these tests read the boot banner."""
+    port = serial.serial_for_url(url, baudrate=115200, timeout=0.05, do_not_open=True)
+    port.reset_input_buffer = lambda: None  # only for open(); removed again below
+    port.open()
+    del port.reset_input_buffer
+    return port
+
+
 def _session(exe: Path):
     agent = HostAgentProcess(exe).start()
-    port = serial.serial_for_url(agent.url, baudrate=115200, timeout=0.05)
-    return agent, port
+    return agent, open_link(agent.url)
 
 
 def _finish(agent: HostAgentProcess, port) -> None:
@@ -517,7 +527,7 @@ def test_runner_session_on_qemu_cm7(tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     elf = Path(json.loads(proc.stdout)["elf"])
     vectors = _case_vectors(case)
-    with Emulator(get_board("qemu-cm7"), elf) as emu, emu.open_serial(timeout=0.05) as port:
+    with Emulator(get_board("qemu-cm7"), elf) as emu, open_link(emu.url) as port:
         link = RunnerLink(port, timeout=60)
         boot = read_boot(link)
         assert boot.board == "qemu-cm7"

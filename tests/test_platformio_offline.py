@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -403,3 +402,18 @@ def test_run_pio_holds_the_lock_while_pio_runs(home, tmp_path, monkeypatch):
     with open(home / offline.LOCK, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released afterwards
         fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@needs_gcc
+def test_a_session_re_prepares_a_stale_home_and_holds_it(home):
+    import fcntl
+
+    stamp = json.loads((home / STAMP).read_text())
+    stamp["platform"]["sha256"] = "0" * 64  # as after an upgrade of mcugen's stand-in
+    (home / STAMP).write_text(json.dumps(stamp))
+    with offline.session(home) as held:
+        assert held.core_dir == home and offline._is_prepared(home, held.platform_dir)
+        with open(home / offline.LOCK, "a") as lock, pytest.raises(BlockingIOError):
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with exclusive_lock(home):
+        pass

@@ -494,25 +494,33 @@ def test_default_pixel_ranges():
         dtype, scale, zp, _ = kind
         return default_pixel_range(_tensor((1, 8, 8, 3), dtype, scale, zp))[0]
 
-    assert range_of(PERSON_DETECT) == (-1.0, 1.0)
+    # Within a step of [-1, 1]: the input's own range, so that pixel p is code p - 128.
+    lo, hi = range_of(PERSON_DETECT)
+    assert lo == pytest.approx(-127 * PERSON_DETECT[1]) and hi == pytest.approx(128 * PERSON_DETECT[1])
     assert range_of(WV_QUALITY) == (0.0, 255.0)
-    assert range_of(INPUT_KINDS[2]) == (0.0, 1.0)
+    assert range_of(INPUT_KINDS[2]) == pytest.approx((0.0, 1.0))
     assert range_of(INPUT_KINDS[3]) == (0.0, 255.0)
     assert range_of(("float32", None, None, None)) == (0.0, 1.0)
     assert "[-1, 1]" in default_pixel_range(_tensor((1, 8, 8, 1), *PERSON_DETECT[:3]))[1]
+    lut = PreprocessParams.for_tensor(_tensor((1, 8, 8, 1), *PERSON_DETECT[:3])).lut
+    assert np.array_equal(lut.astype(int), np.arange(256) - 128)  # TFLite Micro's person example: p ^ 0x80
 
 
 @pytest.mark.shared
 @pytest.mark.parametrize("name, shape, pixel_range", [
-    ("person_detect.tflite", (1, 96, 96, 1), (-1.0, 1.0)),
+    ("person_detect.tflite", (1, 96, 96, 1), None),
     ("wv_quality_k_8_c_5.tflite", (1, 50, 50, 3), (0.0, 255.0)),
 ])
 def test_shared_model_inputs(name, shape, pixel_range):
     tensor = load_model(shared_model(name)).input_tensors()[0]
     assert tuple(tensor.shape) == shape
-    assert default_pixel_range(tensor)[0] == pixel_range
-    kind = PERSON_DETECT if name.startswith("person") else WV_QUALITY
-    assert np.array_equal(PreprocessParams.for_tensor(tensor).lut, params_for(kind, shape[2], shape[1], shape[3]).lut)
+    if pixel_range is not None:
+        assert default_pixel_range(tensor)[0] == pixel_range
+    if name.startswith("person"):  # its own range: pixel p is code p - 128
+        assert np.array_equal(PreprocessParams.for_tensor(tensor).lut.astype(int), np.arange(256) - 128)
+    else:
+        assert np.array_equal(PreprocessParams.for_tensor(tensor).lut,
+                              params_for(WV_QUALITY, shape[2], shape[1], shape[3]).lut)
 
 
 # ---- host-side frames ----------------------------------------------------------------------
