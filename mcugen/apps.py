@@ -187,3 +187,10 @@ def _options_hint(app: App) -> str:
     if not app.options:
         return f"app '{app.id}' takes no options"
     return f"options of {app.id}: " + ", ".join(sorted(app.options))
+
+
+def board_apps(board: Board) -> dict[str, str]:
+    """The apps the board can build, each with how far it has been verified there
+    (boards.VERIFIED_LEVELS; 'described' where the board file claims nothing)."""
+    return {app.id: board.verified.get(app.id, "described") for app in list_apps()
+            if app.unsupported_reason(board) is None}

@@ -117,7 +117,9 @@ def boards(as_json: bool) -> None:
 
     found = list_boards()
     if as_json:
-        _print_json([b.to_json() for b in found])
+        from .apps import board_apps
+
+        _print_json([{**b.to_json(), "apps": board_apps(b)} for b in found])
     else:
         print_boards(_console(), found)
 

@@ -104,21 +104,30 @@ def _margin(margin: int, available: int) -> str:
 
 
 def print_boards(console: Console, boards: list[Board]) -> None:
+    from .apps import board_apps
+    from .boards import VERIFIED_MEANING
+
     t = Table(show_edge=False)
-    for col in ("board", "MCU", "core", "clock", "flash", "RAM", "PlatformIO", "extras"):
+    for col in ("board", "MCU", "clock", "flash", "RAM", "PlatformIO", "apps: verified", "extras"):
         t.add_column(col)
+    levels: set[str] = set()
     for b in boards:
         extras = []
         if b.emulated and b.qemu:
             extras.append(f"QEMU {b.qemu['machine']}")
         if b.camera:
-            extras.append(f"camera {b.camera['sensor']}")
+            extras.append(f"camera {b.camera.sensor}")
         if b.leds:
-            extras.append("LEDs " + "/".join(led["name"] for led in b.leds))
-        t.add_row(b.id, b.mcu, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash_bytes // 1024:,} KiB",
+            extras.append("LEDs " + "/".join(led.name for led in b.leds))
+        apps = board_apps(b)
+        levels.update(apps.values())
+        t.add_row(b.id, f"{b.mcu} ({b.core})", f"{b.clock_hz / 1e6:g} MHz", f"{b.flash_bytes // 1024:,} KiB",
                   f"{b.ram_bytes // 1024:,} KiB", f"{b.platformio['platform']}/{b.platformio['board']}",
+                  "\n".join(f"{v}: {', '.join(a for a in apps if apps[a] == v)}" for v in dict.fromkeys(apps.values())),
                   ", ".join(extras))
     console.print(t)
+    for level in sorted(levels, key=list(VERIFIED_MEANING).index):
+        console.print(f"{level}: {VERIFIED_MEANING[level]}")
 
 
 def print_validation(console: Console, report: ValidationReport) -> None:

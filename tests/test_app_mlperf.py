@@ -14,13 +14,13 @@ The last test runs the same session on the emulated Cortex-M7 once
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import struct
 import subprocess
 import sys
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -32,6 +32,8 @@ import serial
 
 from mcugen import __version__
 from mcugen.agent_client import AgentClient
+from mcugen.boards import get_board
+from mcugen.emulator import Emulator
 from mcugen.generate import compile_model
 from mcugen.host_agent import (HOST_BOARD_ID, HOST_CLOCK_HZ, SANITIZE_FLAGS, HostAgentProcess,
                                host_agent_sources)
@@ -40,6 +42,11 @@ from mcugen.reference import TflmInterpreter
 from mcugen.resources import templates_dir
 
 from conftest import EXAMPLE_MODEL, REPO, SHARED_MODELS, SHARED_VECTORS, run_cli
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 APP_ID = "mlperf-tiny"
 APP_DIR = templates_dir() / "apps" / APP_ID
@@ -513,11 +520,6 @@ def test_runner_session_on_qemu_cm7(tmp_path):
         pytest.skip(reason)
     if not SHARED_MODELS.is_dir():
         pytest.skip(f"../shared not found at {SHARED_MODELS.parent}")
-    from mcugen.boards import get_board
-    from mcugen.emulator import Emulator
-
-    import json
-
     case = SHARED_CASES[0]
     project = tmp_path / "fw"
     proc = run_cli("generate", case.model, "--board", "qemu-cm7", "--app", APP_ID, "--set",

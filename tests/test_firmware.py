@@ -19,7 +19,7 @@ import pytest
 from mcugen.boards import get_board, load_board_file
 from mcugen.build import BuildError, build_project, first_error
 from mcugen.emulator import Emulator, EmulatorError, icount_settings
-from mcugen.errors import BoardError
+from mcugen.errors import BoardError, McugenError
 from mcugen.firmware import build_id, firmware_files, generate_firmware_project, machine_flags
 from mcugen.generate import compile_model
 from mcugen.platformio_offline import prepare, scons_package_version, toolchain_package_version
@@ -164,25 +164,33 @@ def test_project_files_are_deterministic_and_complete():
         for flag in machine_flags(board) + ["-O2", "-DMCUGEN_PROFILE", "-ffunction-sections", "-fdata-sections",
                                             "-Wl,--gc-sections", "--specs=nano.specs"]:
             assert f"    {flag}\n" in ini, flag
-        assert "platform = symlink://" in ini and "board_build.ldscript = $PROJECT_DIR/mcugen.ld" in ini
+        assert "platform = ststm32\n" in ini and "board_build.ldscript = $PROJECT_DIR/mcugen.ld" in ini
+        assert "symlink://" not in ini and "upload_protocol" not in ini  # emulated: nothing to upload
         ld = files["mcugen.ld"]
         for r in board.regions:
             assert f"{r.name} (" in ld and f"LENGTH = {r.size}" in ld
         assert "AT > " + board.arena_region in ld  # .bss has its own load region
-        config = files["src/mcugen_board_config.h"]
+        config = files["lib/mcugen_board/src/mcugen_board_config.h"]
         assert f'#define MCUGEN_BOARD_ID "{board_id}"' in config
         assert f'#define MCUGEN_FIRMWARE_BUILD_ID "{bid}"' in config
         assert "#define MCUGEN_BOARD_COUNTER_KIND 1" in config
-        for name in ("main.c", "mcugen_model.c", "mcugen_agent.c", "mcugen_board.h", "mcugen_soc.c",
-                     "mcugen_startup.c", "mcugen_counter.c"):
-            assert f"src/{name}" in files, name
+        for name in ("lib/mcugen_board/src/main.c", "lib/mcugen_model/src/mcugen_model.c", "src/mcugen_agent.c",
+                     "src/mcugen_app_bench.c", "lib/mcugen_board/src/mcugen_board.h",
+                     "lib/mcugen_board/src/mcugen_soc.c", "lib/mcugen_board/src/mcugen_startup.c",
+                     "lib/mcugen_board/src/mcugen_counter.c", "lib/mcugen_model/library.json",
+                     "lib/mcugen_board/library.json"):
+            assert name in files, name
         manifest = json.loads(files[f"boards/{board.platformio['board']}.json"])
         assert manifest["build"]["cpu"] == board.core
 
 
 def test_boards_without_firmware_are_refused(tmp_path):
-    with pytest.raises(BoardError, match=r"openmv-h7.*\[firmware\]"):
-        generate_firmware_project(_model(), "openmv-h7", tmp_path / "x")
+    text = (boards_dir() / "qemu-cm7.toml").read_text()
+    start = text.index("[firmware]")
+    path = tmp_path / "qemu-cm7.toml"
+    path.write_text(text[:start] + text[text.index("[serial]", start):])
+    with pytest.raises(McugenError, match=r"qemu-cm7.*firmware"):
+        generate_firmware_project(_model(), load_board_file(path), tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 
@@ -379,12 +387,12 @@ def test_fault_handler_reports_on_the_uart(probe, board_id):
 def test_build_failure_is_one_line_with_the_first_error(tmp_path, pio_home):
     project = tmp_path / "fw"
     generate_firmware_project(_model(), "qemu-cm7", project)
-    main_c = project / "src" / "main.c"
+    main_c = project / "src" / "mcugen_app_bench.c"
     main_c.write_text(main_c.read_text().replace("mcugen_agent_run();", "mcugen_agent_run()"))
     with pytest.raises(BuildError) as info:
         build_project(project, pio_home=pio_home)
     line = info.value.one_line()
-    assert "\n" not in line and "src/main.c:" in line and "error" not in line.split(":", 1)[0]
+    assert "\n" not in line and "src/mcugen_app_bench.c:" in line and "error" not in line.split(":", 1)[0]
     assert (project / ".pio" / "mcugen-build.log").is_file()
 
 

@@ -159,9 +159,9 @@ static void out_hex_byte(uint8_t byte)
     out_char(hex_digits[byte & 0x0Fu]);
 }
 
-/* value with exactly three decimals, as printf("%.3f") writes it: rounded to
- * nearest, ties to even (glibc and newlib with float support agree), "-" for any
- * negative value (also one that rounds to -0.000). A float times 1000 is exact in
+/* value with exactly three decimals, as the reference submissions' printf("%0.3f")
+ * writes it with glibc (and Python's format): rounded to nearest, exact ties to
+ * even, "-" for any negative value (also one that rounds to -0.000). A float times 1000 is exact in
  * a double (24 + 10 significant bits < 53), so the tie test is exact too. */
 static void out_fixed3(float value)
 {
@@ -528,7 +528,7 @@ static void dispatch(char *line)
     const char *tokens[MLPERF_MAX_TOKENS];
     uint32_t token_count = split_tokens(line, tokens);
     if (token_count == 0u) {
-        /* A bare '%': the runner sends one to flush a partial command. */
+        /* A bare '%' ends any partial command (the runner's reset_port sends one): just m-ready. */
     } else if (strcmp(tokens[0], "name") == 0) {
         out_line("m-name-dut-[" MLPERF_VENDOR_NAME "]");
     } else if (strcmp(tokens[0], "timestamp") == 0) {

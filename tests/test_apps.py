@@ -1,0 +1,195 @@
+"""Applications end to end: person-led fed by the host on the emulated boards, capture,
+flash, and the real boards' projects built for their MCU and fitted.
+
+Real parts throughout: the generated firmware built with PlatformIO and arm-none-eabi-gcc,
+QEMU running it, pyserial on its TCP serial port, tflite-micro as the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from mcugen.apps import AppError, get_app, list_apps, parse_settings
+from mcugen.boards import get_board, list_boards
+from mcugen.build import build_project
+from mcugen.firmware import generate_firmware_project
+from mcugen.flash import FlashError, find_port
+
+from conftest import EXAMPLE_MODEL, SHARED_MODELS, SHARED_VECTORS
+
+MCUGEN = [sys.executable, "-m", "mcugen"]
+PERSON = SHARED_MODELS / "person_detect.tflite"
+WAKE_VISION = SHARED_MODELS / "wv_quality_k_8_c_5.tflite"
+
+
+def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*MCUGEN, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_apps_are_data():
+    apps = {a.id: a for a in list_apps()}
+    assert {"bench", "person-led", "capture", "mlperf-tiny"} <= set(apps)
+    person = apps["person-led"]
+    assert person.requires == ("camera",) and person.options["threshold"].default == 0.5
+    assert parse_settings(person, ["threshold=0.7", "leds=person=green"]) == {
+        "threshold": 0.7, "leds": {"person": "green"}}
+    for bad, words in ((["threshold=high"], "needs a number"), (["nope=1"], "has no option"),
+                       (["threshold"], "KEY=VALUE"), (["pixel_range=2-3"], "must be one of")):
+        with pytest.raises(AppError, match=words):
+            parse_settings(person, bad)
+    with pytest.raises(AppError, match="unknown app"):
+        get_app("common")
+
+
+def test_every_board_says_which_apps_it_builds_and_how_far_each_is_verified():
+    out = run("boards", "--json")
+    assert out.returncode == 0, out.stderr
+    boards = {b["id"]: b for b in json.loads(out.stdout)}
+    assert boards["openmv-h7"]["apps"]["person-led"] == "compiled"
+    assert boards["qemu-cm7"]["apps"]["person-led"] == "emulated"
+    assert boards["esp32-cam"]["apps"]["bench"] == "host"
+    text = run("boards").stdout
+    assert "person-led" in text and "compiled" in text
+
+
+def test_app_refusals_are_one_line_before_anything_is_written(tmp_path):
+    out = tmp_path / "fw"
+    r = run("generate", str(EXAMPLE_MODEL), "--app", "person-led", "--set", "leds=circle=purple", "-o", str(out))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "labels" in r.stderr or "LED" in r.stderr or "leds" in r.stderr
+    assert not out.exists()
+    r = run("generate", str(EXAMPLE_MODEL), "--app", "no-such-app", "-o", str(out))
+    assert r.returncode == 2 and "unknown app" in r.stderr and not out.exists()
+
+
+def test_find_port_by_usb_id():
+    board = get_board("disco-f746ng")  # ST-LINK VCP 0483:374b
+    stlink = SimpleNamespace(device="/dev/ttyACM0", vid=0x0483, pid=0x374B)
+    other = SimpleNamespace(device="/dev/ttyUSB0", vid=0x1A86, pid=0x7523)
+    bare = SimpleNamespace(device="/dev/ttyS0", vid=None, pid=None)
+    assert find_port(board, [bare, other, stlink]) == "/dev/ttyACM0"
+    with pytest.raises(FlashError, match="no serial port with USB id 0483:374b"):
+        find_port(board, [bare, other])
+    with pytest.raises(FlashError, match="several serial ports"):
+        find_port(board, [stlink, SimpleNamespace(device="/dev/ttyACM1", vid=0x0483, pid=0x374B)])
+
+
+# ---- the emulated board: the whole app loop ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def person_project(tmp_path_factory):
+    if not PERSON.is_file():
+        pytest.skip(f"needs ../shared: {PERSON} not found")
+    project = tmp_path_factory.mktemp("person") / "fw"
+    generate_firmware_project(PERSON, "qemu-cm7", project, app="person-led")
+    build_project(project)
+    return project
+
+
+@pytest.mark.shared
+def test_feed_vectors_lights_green_for_a_person_and_red_for_none(person_project):
+    r = run("feed", "--emulate", str(person_project), "--vectors", str(SHARED_VECTORS / "person_96x96_i8.npy"),
+            "--vectors", str(SHARED_VECTORS / "no_person_96x96_i8.npy"), "--model", str(PERSON), "--json")
+    assert r.returncode == 0, r.stderr
+    person, nobody = json.loads(r.stdout)
+    assert person["label"] == "person" and person["leds_on"] == ["green"]
+    assert nobody["label"] == "no_person" and nobody["leds_on"] == ["red"]
+    for one in (person, nobody):
+        assert one["preprocess_bit_exact"] and one["reference_bit_exact"] and one["invoke_count"] > 1_000_000
+
+
+@pytest.mark.shared
+def test_feed_images_through_the_camera_path(person_project, tmp_path):
+    """PNG images -> RGB565 frames at the camera's 160x120 -> the device's crop, resize,
+    gray and quantize; its input tensor equals the host pipeline's bit for bit."""
+    from PIL import Image
+
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("person", "no_person"):
+        pixels = (np.load(SHARED_VECTORS / f"{name}_96x96_i8.npy").reshape(96, 96).astype(np.int16) + 128)
+        Image.fromarray(pixels.astype(np.uint8), "L").resize((160, 120)).save(images / f"{name}.png")
+    r = run("feed", "--emulate", str(person_project), "--images", str(images), "--model", str(PERSON), "--json")
+    assert r.returncode == 0, r.stderr
+    results = {x["source"]: x for x in json.loads(r.stdout)}
+    assert set(results) == {"person.png", "no_person.png"}
+    assert all(x["preprocess_bit_exact"] and x["reference_bit_exact"] for x in results.values())
+    assert results["person.png"]["label"] == "person" and results["person.png"]["leds_on"] == ["green"]
+
+
+@pytest.mark.shared
+def test_flash_boots_the_emulated_board_and_checks_the_model(person_project, tmp_path):
+    r = run("flash", str(person_project))
+    try:
+        assert r.returncode == 0, r.stderr
+        assert "runs mcugen-" in r.stdout and "matches" in r.stdout
+        url = r.stdout.split(" on ", 1)[1].split(" runs ", 1)[0]
+        # Another project's firmware check against this board: the wrong firmware answers.
+        other = tmp_path / "other"
+        generate_firmware_project(EXAMPLE_MODEL, "qemu-cm7", other)
+        wrong = run("flash", str(other), "--port", url, "--no-upload", "--wait", "5")
+        assert wrong.returncode == 2 and "another model" in wrong.stderr and "Traceback" not in wrong.stderr
+        # And a port with nothing behind it.
+        r2 = run("flash", str(other), "--port", "socket://127.0.0.1:9", "--no-upload", "--wait", "2")
+        assert r2.returncode == 3 and "no HELLO" in r2.stderr
+    finally:
+        run("flash", str(person_project), "--stop")
+
+
+def test_capture_saves_pngs_in_the_data_layout(tmp_path):
+    from PIL import Image
+
+    project = tmp_path / "cap"
+    generate_firmware_project(EXAMPLE_MODEL, "qemu-cm7", project, app="capture")
+    r = run("capture", "--emulate", str(project), "-o", str(tmp_path / "data"), "--count", "2", "--label", "bars")
+    assert r.returncode == 0, r.stderr
+    first, second = sorted((tmp_path / "data" / "bars").glob("*.png"))
+    a, b = np.asarray(Image.open(first)), np.asarray(Image.open(second))
+    assert a.shape == (120, 160, 3)
+    assert tuple(a[60, 2]) == (255, 255, 255) and tuple(a[60, 157]) == (0, 0, 0)  # first and last colour bar
+    assert not np.array_equal(a, b)  # the square moved
+
+
+# ---- the real boards: built for their MCU, fitted, portable --------------------------------------
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("board_id", ["openmv-h7", "disco-f746ng"])
+@pytest.mark.parametrize("model", ["person_detect.tflite", "wv_quality_k_8_c_5.tflite"])
+@pytest.mark.parametrize("app", ["person-led", "bench"])
+def test_real_camera_boards_build_and_fit(tmp_path, board_id, model, app):
+    project = tmp_path / "fw"
+    generate_firmware_project(SHARED_MODELS / model, board_id, project, app=app)
+    ini = (project / "platformio.ini").read_text()
+    assert "platform = ststm32" in ini and "symlink://" not in ini and str(Path.home()) not in ini
+    assert "/" not in "".join(line.split("=", 1)[1] for line in ini.splitlines()
+                              if "=" in line and not line.startswith(("upload_command", "board_build.ldscript")))
+    report = build_project(project)
+    board = get_board(board_id)
+    assert report.region(board.flash_region).used <= report.region(board.flash_region).size
+    assert report.arena.region == board.arena_region
+    if app == "person-led":
+        assert "frame" in " ".join(report.sections) or any(".mcugen_frame" in s for s in report.sections)
+
+
+@pytest.mark.shared
+def test_a_moved_project_still_builds(tmp_path):
+    project = tmp_path / "fw"
+    generate_firmware_project(PERSON, "openmv-h7", project, app="person-led")
+    moved = tmp_path / "somewhere else" / "copy"
+    moved.parent.mkdir()
+    shutil.copytree(project, moved, ignore=shutil.ignore_patterns(".pio"))
+    shutil.rmtree(project)
+    report = build_project(moved)
+    assert report.elf.is_file() and str(moved) in str(report.elf)
+    # The image starts at OpenMV's firmware partition, where its bootloader jumps.
+    assert report.sections[".vectors"][0] == 0x0804_0000
