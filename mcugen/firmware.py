@@ -289,11 +289,10 @@ def firmware_files(model: GeneratedModel, model_name: str, board: Board, agent_d
     if reason:
         raise AppError(f"app '{app.id}' cannot run here: {reason}",
                        "see 'mcugen boards' for which apps each board can build")
-    _port_folders(board)  # refuses boards without a [firmware] table or with an unknown port
     if not board.core.startswith("cortex-m"):
-        from .firmware_esp32 import esp32_project_files
-
-        return esp32_project_files(model, model_name, board, app, options or {}, agent_dir)
+        raise BoardError(f"board '{board.id}' ({board.core}) cannot be generated for yet: its ESP-IDF port is not "
+                         "finished", "inspect --board works for it; the Cortex-M boards build (see `mcugen boards`)")
+    _port_folders(board)  # refuses boards without a [firmware] table or with an unknown port
     code, data = _check_regions(board)
     fw = board.firmware or {}
     icount = icount_settings(board) if board.counter["kind"] == "instructions" else None
