@@ -408,7 +408,7 @@ def test_without_a_system_toolchain_platformio_fetches_its_own(tmp_path, monkeyp
     stamp = json.loads((core / offline.STAMP).read_text())
     assert stamp["toolchain"] is None
     assert not (core / "packages" / offline.TOOLCHAIN_PACKAGE).exists()
-    assert (core / "platforms" / f"{offline.PLATFORM_NAME}.pio-link").is_file()
-    assert offline._is_prepared(core, home.platform_dir)
+    assert (home.installed_platform_dir / "platform.json").is_file()  # the stand-in, installed as a copy
+    assert offline._is_prepared(core, offline.dev_platform_dir())
     monkeypatch.setattr(offline, "system_toolchain_present", lambda: True)
-    assert not offline._is_prepared(core, home.platform_dir)
+    assert not offline._is_prepared(core, offline.dev_platform_dir())
