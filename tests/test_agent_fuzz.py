@@ -119,6 +119,7 @@ DRIVER_C = r"""
 static uint8_t *out; static size_t out_len, out_cap; static uint64_t counter;
 void mcugen_board_init(void) {}
 uint8_t mcugen_board_read_byte(void) { abort(); }
+int mcugen_board_poll_byte(uint8_t *b) { (void)b; return 0; }
 uint64_t mcugen_board_counter(void) { counter += 7; return counter; }
 void mcugen_board_write(const uint8_t *d, size_t n)
 {
