@@ -47,6 +47,7 @@ from .resources import templates_dir
 
 METADATA = "mcugen.json"
 LINKER_SCRIPT = "mcugen.ld"
+LINK_FLAGS_SCRIPT = "link_flags.py"  # machine flags to the link, for PlatformIO's stock ststm32
 COMMON_PORT = "cortexm"
 MODEL_LIB = "lib/mcugen_model"
 BOARD_LIB = "lib/mcugen_board"
@@ -178,7 +179,8 @@ def _port_files(board: Board, values: dict[str, Any]) -> dict[str, str]:
             if path.is_file() and not path.name.startswith(".") and path.suffix != ".md":
                 names[path.name] = path
     rendered = _render_folder_files(names, folders, values)
-    return {(name if name.endswith(".ld") else f"{BOARD_LIB}/src/{name}"): text for name, text in rendered.items()}
+    return {(name if name.endswith((".ld", ".py")) else f"{BOARD_LIB}/src/{name}"): text
+            for name, text in rendered.items()}
 
 
 def agent_files(agent_dir: Path | None = None) -> dict[str, str]:
@@ -239,6 +241,7 @@ def _platformio_ini(board: Board, env_name: str, flags: list[str], model_name: s
         lines.append(f"framework = {pio['framework']}")
     if board.core.startswith("cortex-m"):
         lines.append(f"board_build.ldscript = $PROJECT_DIR/{LINKER_SCRIPT}")
+        lines.append(f"extra_scripts = post:{LINK_FLAGS_SCRIPT}")
     for key, value in sorted(pio.items()):
         if "." in key:  # verbatim platformio.ini options from the board file (board_build.*, board_upload.*)
             lines.append(f"{key} = {value}")
