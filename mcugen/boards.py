@@ -33,6 +33,7 @@ class MemoryRegion:
 
 # Pixel formats a camera can deliver, named as in the board files; codes as MCUGEN_PIXEL_* in mcugen_board.h.
 PIXEL_FORMATS = {"GRAY8": 1, "RGB565": 2, "RGB888": 3, "YUV422": 4}
+BYTES_PER_PIXEL = {"GRAY8": 1, "RGB565": 2, "RGB888": 3, "YUV422": 2}
 # How far a board/app pair has been checked, weakest first.
 VERIFIED_LEVELS = ("described", "host", "compiled", "emulated", "hardware")
 VERIFIED_MEANING = {
@@ -73,10 +74,7 @@ class Camera:
 
     @property
     def max_frame_bytes(self) -> int:
-        return self.resolution[0] * self.resolution[1] * max(_BYTES_PER_PIXEL[f] for f in self.formats)
-
-
-_BYTES_PER_PIXEL = {"GRAY8": 1, "RGB565": 2, "RGB888": 3, "YUV422": 2}
+        return self.resolution[0] * self.resolution[1] * max(BYTES_PER_PIXEL[f] for f in self.formats)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 
 from .agent_client import AgentClient
-from .protocol import BadReplyError, Command, NoReplyError, crc32
+from .errors import McugenError
+from .protocol import AgentError, AgentErrorReply, BadReplyError, Command, ErrorCode, NoReplyError, crc32
 
 FRAME_CHUNK_HEADER = struct.Struct("<HBHHI")  # frame id, format, width, height, offset
 FRAME_ACK = struct.Struct("<HIHB")            # frame id, offset, bytes taken, whole
@@ -27,7 +28,14 @@ GET_FRAME_DATA = MAX_PAYLOAD - 4
 _RESULT_FIXED = struct.Struct("<HIBiBfIQQIH")
 
 RESULT_STATUS = {0: "ok", 1: "camera error", 2: "pre-processing error", 3: "model error"}
+# The board API's MCUGEN_CAMERA_ERR_* (mcugen_board.h), as CAPTURE reports them.
+CAMERA_ERRORS = {-1: "no sensor answered on its bus", -2: "no frame within the driver's timeout",
+                 -3: "the sensor cannot give this size or format"}
 NO_CLASS = 0xFF
+
+
+class FeedRefused(McugenError):
+    """The firmware does not serve the camera commands (another app)."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,13 @@ def send_frame(client: AgentClient, frame_id: int, fmt: int, width: int, height:
     whole = False
     for offset in range(0, len(data), FRAME_CHUNK_DATA):
         chunk = data[offset: offset + FRAME_CHUNK_DATA]
-        reply = client.request(Command.FRAME, FRAME_CHUNK_HEADER.pack(frame_id, fmt, width, height, offset) + chunk)
+        try:
+            reply = client.request(Command.FRAME, FRAME_CHUNK_HEADER.pack(frame_id, fmt, width, height, offset) + chunk)
+        except AgentErrorReply as exc:
+            if exc.code == ErrorCode.UNKNOWN_COMMAND:
+                raise FeedRefused("the firmware on the board takes no camera frames from the host",
+                                  "generate it with --app person-led for an emulated board, and flash it") from None
+            raise
         if len(reply.payload) != FRAME_ACK.size:
             raise BadReplyError(f"FRAME reply is {len(reply.payload)} bytes, not {FRAME_ACK.size}",
                                 "are the firmware and mcugen the same version?")
@@ -122,10 +136,7 @@ def capture_frame(client: AgentClient, timeout: float = 10.0) -> CapturedFrame:
                             "are the firmware and mcugen the same version?")
     number, status, fmt, width, height, nbytes, crc = CAPTURE_REPLY.unpack(reply.payload)
     if status != 0:
-        from .protocol import AgentError
-
-        raise AgentError(f"the board's camera failed (error {status}: "
-                         f"{ {-1: 'no sensor answered', -2: 'no frame in time', -3: 'format not supported'}.get(status, 'unknown') })",
+        raise AgentError(f"the board's camera failed: {CAMERA_ERRORS.get(status, f'error {status}')}",
                          "is the camera module seated? power-cycle the board")
     data = bytearray()
     while len(data) < nbytes:

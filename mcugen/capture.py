@@ -10,7 +10,7 @@ from typing import Any
 from .camera_link import capture_frame
 from .errors import McugenError
 from .preprocess import frame_to_rgb
-from .protocol import Command
+from .protocol import AgentErrorReply, ErrorCode
 
 
 def capture_to_folder(client: Any, out_dir: Path, label: str, count: int) -> list[Path]:
@@ -26,8 +26,8 @@ def capture_to_folder(client: Any, out_dir: Path, label: str, count: int) -> lis
     for i in range(count):
         try:
             shot = capture_frame(client)
-        except McugenError as exc:
-            if "UNKNOWN_COMMAND" in exc.message:
+        except AgentErrorReply as exc:
+            if exc.code == ErrorCode.UNKNOWN_COMMAND:
                 raise McugenError(f"the firmware on the board ({hello.build_id}) does not capture",
                                   "generate and flash it with --app capture") from None
             raise
@@ -39,5 +39,3 @@ def capture_to_folder(client: Any, out_dir: Path, label: str, count: int) -> lis
         saved.append(path)
     return saved
 
-
-__all__ = ["capture_to_folder", "Command"]

@@ -103,6 +103,20 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         pass
 
 
+def qemu_command(qemu: str, board: Board, elf: Path, port: int, *, wait_for_client: bool) -> list[str]:
+    """QEMU for the board with the ELF loaded, exact counts (-icount) and its UART on a
+    TCP server at 127.0.0.1:port; with wait_for_client the guest starts only once a
+    client connects (nothing it sends is lost)."""
+    q = board.qemu or {}
+    return [qemu, "-M", q["machine"], *(["-cpu", q["cpu"]] if q.get("cpu") else []),
+            "-kernel", str(elf),
+            "-icount", f"shift={icount_settings(board).shift}",
+            "-serial", f"tcp:127.0.0.1:{port},server=on,wait={'on' if wait_for_client else 'off'}",
+            "-monitor", "none",
+            "-display", "none",
+            "-nodefaults"]
+
+
 class Emulator:
     """QEMU running one ELF for one board, its UART at `.url`. A context manager."""
 
@@ -210,18 +224,7 @@ class Emulator:
 
     def _launch(self, qemu: str, port: int) -> None:
         q = self.board.qemu or {}
-        cmd = [qemu, "-M", q["machine"]]
-        if q.get("cpu"):
-            cmd += ["-cpu", q["cpu"]]
-        cmd += [
-            "-kernel", str(self.elf),
-            "-icount", f"shift={self.icount.shift}",
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on",
-            "-monitor", "none",
-            "-display", "none",
-            "-nodefaults",
-            *self.extra_args,
-        ]
+        cmd = qemu_command(qemu, self.board, self.elf, port, wait_for_client=True) + list(self.extra_args)
         self.command = cmd
         self._stderr = []
         self._ready.clear()
@@ -274,16 +277,12 @@ def boot_detached(board: Board, elf: str | Path, log_path: Path, *, qemu: str = 
     """Boots the ELF in a QEMU that outlives this process (an emulated board left powered
     on, as `mcugen flash` leaves a real one): returns its pid and serial URL. The guest
     runs at once; what it sends before a client connects is lost, as on a real UART."""
-    import socket
-
     binary = shutil.which(qemu)
     if not binary:
         raise EmulatorError(f"{qemu} not found on PATH", "Debian/Ubuntu: apt-get install qemu-system-arm")
     q = board.qemu or {}
     port = _free_port()
-    cmd = [binary, "-M", q["machine"], *(["-cpu", q["cpu"]] if q.get("cpu") else []), "-kernel", str(elf),
-           "-icount", f"shift={icount_settings(board).shift}", "-serial", f"tcp:127.0.0.1:{port},server=on,wait=off",
-           "-monitor", "none", "-display", "none", "-nodefaults"]
+    cmd = qemu_command(binary, board, Path(elf), port, wait_for_client=False)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         try:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import jinja2
 
 from . import __version__
 from .apps import DEFAULT_APP, App, AppError, get_app, parse_settings
-from .boards import PIXEL_FORMATS, Board, Camera, get_board
+from .boards import BYTES_PER_PIXEL, PIXEL_FORMATS, Board, Camera, get_board
 from .codegen.emit import _c_comment
 from .emulator import IcountSettings, icount_settings
 from .errors import BoardError, McugenError
@@ -62,7 +61,6 @@ AGENT_SOURCES = ("mcugen_agent.h", "mcugen_agent.c", "mcugen_frame.h", "mcugen_f
 BOARD_HEADERS = ("mcugen_board.h", "mcugen_app.h")
 _FPU_ABI = {"none": None, "": None}
 _COUNTER_CODES = {"cycles": 0, "instructions": 1}
-_BYTES_PER_PIXEL = {"GRAY8": 1, "RGB565": 2, "RGB888": 3, "YUV422": 2}
 
 
 class FirmwareError(McugenError):
@@ -98,7 +96,7 @@ class CameraConfig:
     @property
     def frame_bytes(self) -> int:
         # A host-fed camera takes any format up to its size: room for the largest.
-        per_pixel = 3 if self.host_fed else _BYTES_PER_PIXEL[self.format]
+        per_pixel = max(BYTES_PER_PIXEL.values()) if self.host_fed else BYTES_PER_PIXEL[self.format]
         return self.width * self.height * per_pixel
 
     @property
@@ -410,7 +408,3 @@ def read_metadata(project_dir: str | Path) -> dict[str, Any]:
                             "generate one with: mcugen generate MODEL --board BOARD -o FOLDER") from None
     except (OSError, ValueError) as exc:
         raise FirmwareError(f"cannot read {path}: {exc}") from None
-
-
-def crc32(data: bytes) -> int:
-    return zlib.crc32(data) & 0xFFFFFFFF

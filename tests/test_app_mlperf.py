@@ -32,6 +32,7 @@ import serial
 
 from mcugen import __version__
 from mcugen.agent_client import AgentClient
+from mcugen.apps import get_app
 from mcugen.boards import get_board
 from mcugen.emulator import Emulator
 from mcugen.generate import compile_model
@@ -87,17 +88,15 @@ def render_app_files(model_path: Path, options: dict[str, str], board_id: str = 
     model = SimpleNamespace(inputs=[_tensor_view(t) for t in graph.input_tensors()],
                             outputs=[_tensor_view(t) for t in graph.output_tensors()])
     board = SimpleNamespace(id=board_id, clock_hz=clock_hz)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(APP_DIR)), undefined=jinja2.StrictUndefined,
-                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
+                             lstrip_blocks=True)
     files = {}
-    for path in sorted(APP_DIR.iterdir()):
-        if path.name == "app.toml" or not path.is_file():
-            continue
-        if path.suffix == ".j2":
-            files[path.stem] = env.get_template(path.name).render(options=options, model=model, board=board,
-                                                                  version=__version__)
+    for name, path in get_app(APP_ID).files().items():  # the app's own files and the common ones it names
+        if name.endswith(".j2"):
+            files[name[: -len(".j2")]] = env.from_string(path.read_text()).render(
+                options=options, model=model, board=board, version=__version__)
         else:
-            files[path.name] = path.read_text()
+            files[name] = path.read_text()
     return files
 
 
@@ -439,8 +438,9 @@ def test_agent_frame_inside_a_command_is_skipped(example_exe):
 # ---- the results formatter: printf("%.3f") without printf ---------------------------------------
 
 _FORMAT_HARNESS = r"""
-/* Drives the app's static formatter directly: one float bit pattern (hex) per
- * line on stdin, its out_fixed3 text per line on stdout. */
+/* Drives the formatter the app prints results with (mcugen_text_fixed3, through the
+ * app's own writer): one float bit pattern (hex) per line on stdin, its text per line
+ * on stdout. */
 #include <stdio.h>
 #include "mcugen_app_mlperf.c"
 
@@ -459,7 +459,7 @@ int main(void)
         uint32_t word = (uint32_t)bits;
         float value;
         memcpy(&value, &word, sizeof value);
-        out_fixed3(value);
+        mcugen_text_fixed3(&output, value);
         out_line_end();
     }
     return 0;

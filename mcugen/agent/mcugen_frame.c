@@ -129,3 +129,19 @@ int mcugen_frame_send(mcugen_frame_write_fn write, uint8_t type, uint8_t seq, co
     write(trailer, sizeof trailer);
     return 0;
 }
+
+uint32_t mcugen_le_get(const uint8_t *p, unsigned bytes)
+{
+    uint32_t v = 0;
+    for (unsigned i = 0; i < bytes && i < 4u; ++i) {
+        v |= (uint32_t)p[i] << (8u * i);
+    }
+    return v;
+}
+
+void mcugen_le_put(uint8_t *p, uint64_t value, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes && i < 8u; ++i) {
+        p[i] = (uint8_t)(value >> (8u * i));
+    }
+}

@@ -56,6 +56,11 @@ mcugen_rx_event_t mcugen_frame_rx_push(mcugen_frame_rx_t *rx, uint8_t byte, mcug
  * byte: a dropped bad frame may hide further frames in the bytes it held. */
 mcugen_rx_event_t mcugen_frame_rx_poll(mcugen_frame_rx_t *rx, mcugen_frame_t *frame);
 
+/* Little-endian payload fields (every number on the wire is little-endian), for the
+ * agent and the applications' own commands: get reads 1..4 bytes, put writes 1..8. */
+uint32_t mcugen_le_get(const uint8_t *p, unsigned bytes);
+void mcugen_le_put(uint8_t *p, uint64_t value, unsigned bytes);
+
 /* Where encoded frames go: the board's serial write, or a test's buffer. */
 typedef void (*mcugen_frame_write_fn)(const uint8_t *data, size_t length);
 

@@ -60,18 +60,8 @@ static int take_frame(mcugen_camera_frame_t *frame)
 
 static void put(uint8_t *buf, size_t *at, uint32_t value, unsigned bytes)
 {
-    for (unsigned i = 0; i < bytes; ++i) {
-        buf[(*at)++] = (uint8_t)(value >> (8u * i));
-    }
-}
-
-static uint32_t get_le(const uint8_t *p, unsigned bytes)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < bytes; ++i) {
-        v |= (uint32_t)p[i] << (8u * i);
-    }
-    return v;
+    mcugen_le_put(buf + *at, value, bytes);
+    *at += bytes;
 }
 
 static void handle_capture(const mcugen_frame_t *f)
@@ -102,8 +92,8 @@ static void handle_get_frame(const mcugen_frame_t *f)
         mcugen_agent_error(f->seq, MCUGEN_ERR_BAD_LENGTH, "bad length");
         return;
     }
-    uint32_t offset = get_le(f->payload, 4);
-    uint32_t n = get_le(f->payload + 4, 2);
+    uint32_t offset = mcugen_le_get(f->payload, 4);
+    uint32_t n = mcugen_le_get(f->payload + 4, 2);
     if (n > MCUGEN_GET_FRAME_MAX) {
         mcugen_agent_error(f->seq, MCUGEN_ERR_TOO_LARGE, "over 1020 bytes");
         return;

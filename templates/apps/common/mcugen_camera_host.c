@@ -45,25 +45,12 @@ static uint32_t bytes_per_pixel(uint8_t format)
     }
 }
 
-static uint32_t get_le(const uint8_t *p, unsigned bytes)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < bytes; ++i) {
-        v |= (uint32_t)p[i] << (8u * i);
-    }
-    return v;
-}
-
 static void ack(uint8_t seq, uint16_t id, uint32_t offset, uint32_t taken, uint8_t whole)
 {
     uint8_t reply[9];
-    reply[0] = (uint8_t)id;
-    reply[1] = (uint8_t)(id >> 8);
-    for (unsigned i = 0; i < 4; ++i) {
-        reply[2 + i] = (uint8_t)(offset >> (8u * i));
-    }
-    reply[6] = (uint8_t)taken;
-    reply[7] = (uint8_t)(taken >> 8);
+    mcugen_le_put(reply, id, 2);
+    mcugen_le_put(reply + 2, offset, 4);
+    mcugen_le_put(reply + 6, taken, 2);
     reply[8] = whole;
     mcugen_agent_reply(MCUGEN_CMD_FRAME, seq, reply, sizeof reply);
 }
@@ -78,11 +65,11 @@ int mcugen_camera_host_handle(const mcugen_frame_t *f)
         return 1;
     }
     const uint8_t *p = f->payload;
-    uint16_t id = (uint16_t)get_le(p, 2);
+    uint16_t id = (uint16_t)mcugen_le_get(p, 2);
     uint8_t format = p[2];
-    uint16_t width = (uint16_t)get_le(p + 3, 2);
-    uint16_t height = (uint16_t)get_le(p + 5, 2);
-    uint32_t offset = get_le(p + 7, 4);
+    uint16_t width = (uint16_t)mcugen_le_get(p + 3, 2);
+    uint16_t height = (uint16_t)mcugen_le_get(p + 5, 2);
+    uint32_t offset = mcugen_le_get(p + 7, 4);
     uint32_t n = (uint32_t)f->length - MCUGEN_FRAME_CHUNK_HEADER;
     uint32_t bpp = bytes_per_pixel(format);
     uint32_t bytes = (uint32_t)width * height * bpp;

@@ -41,6 +41,7 @@
 #include "mcugen_frame.h"
 #include "mcugen_mlperf_config.h"
 #include "mcugen_model.h"
+#include "mcugen_text.h"
 
 /* The runner's DUT feeds one tensor; the db buffer holds exactly it. */
 #if MCUGEN_MODEL_INPUT_COUNT != 1
@@ -90,47 +91,29 @@ typedef struct {
     uint32_t body_remaining; /* payload + CRC bytes still to skip */
 } mlperf_receiver_t;
 
-/* Replies are assembled here and written in pieces, not a byte at a time. */
-typedef struct {
-    char data[128];
-    uint32_t length;
-} mlperf_output_t;
-
 static mlperf_db_t db;
 static mlperf_receiver_t receiver;
-static mlperf_output_t output;
+/* Replies are assembled here and written in pieces, not a byte at a time. */
+static mcugen_text_t output;
 static int have_results; /* an infer has run since boot: output 0 holds its result */
 
 /* ---- output ---------------------------------------------------------------------------- */
 
-static void out_flush(void)
-{
-    if (output.length > 0u) {
-        mcugen_board_write((const uint8_t *)output.data, output.length);
-        output.length = 0u;
-    }
-}
-
 static void out_char(char c)
 {
-    if (output.length == sizeof output.data) {
-        out_flush();
-    }
-    output.data[output.length++] = c;
+    mcugen_text_char(&output, c);
 }
 
 static void out_text(const char *text)
 {
-    while (*text != '\0') {
-        out_char(*text++);
-    }
+    mcugen_text_str(&output, text);
 }
 
 /* Ends a reply line; the runner splits on '\n' and drops '\r'. */
 static void out_line_end(void)
 {
     out_text("\r\n");
-    out_flush();
+    mcugen_text_flush(&output);
 }
 
 static void out_line(const char *text)
@@ -141,60 +124,7 @@ static void out_line(const char *text)
 
 static void out_u64(uint64_t value)
 {
-    char digits[20]; /* 2^64 - 1 has 20 decimal digits */
-    uint32_t count = 0u;
-    do {
-        digits[count++] = (char)('0' + (int)(value % 10u));
-        value /= 10u;
-    } while (value != 0u && count < sizeof digits);
-    while (count > 0u) {
-        out_char(digits[--count]);
-    }
-}
-
-static void out_hex_byte(uint8_t byte)
-{
-    static const char hex_digits[] = "0123456789abcdef"; /* printf("%02x") is lower case */
-    out_char(hex_digits[byte >> 4]);
-    out_char(hex_digits[byte & 0x0Fu]);
-}
-
-/* value with exactly three decimals, as the reference submissions' printf("%0.3f")
- * writes it with glibc (and Python's format): rounded to nearest, exact ties to
- * even, "-" for any negative value (also one that rounds to -0.000). A float times 1000 is exact in
- * a double (24 + 10 significant bits < 53), so the tie test is exact too. */
-static void out_fixed3(float value)
-{
-    double scaled;
-    uint64_t milli;
-    double fraction;
-    uint32_t bits;
-    int negative;
-
-    memcpy(&bits, &value, sizeof bits); /* the sign bit: printf writes -0.000 for -0.0 too */
-    negative = (bits >> 31) != 0u;
-    if (value != value) {
-        out_text("nan");
-        return;
-    }
-    scaled = negative ? -(double)value * 1000.0 : (double)value * 1000.0;
-    if (!(scaled < 9.0e18)) { /* beyond uint64_t: no int8 output dequantizes to this */
-        out_text(negative ? "-inf" : "inf");
-        return;
-    }
-    milli = (uint64_t)scaled;
-    fraction = scaled - (double)milli;
-    if (fraction > 0.5 || (fraction == 0.5 && (milli & 1u) != 0u)) {
-        milli += 1u;
-    }
-    if (negative) {
-        out_char('-');
-    }
-    out_u64(milli / 1000u);
-    out_char('.');
-    out_char((char)('0' + (int)(milli / 100u % 10u)));
-    out_char((char)('0' + (int)(milli / 10u % 10u)));
-    out_char((char)('0' + (int)(milli % 10u)));
+    mcugen_text_u64(&output, value);
 }
 
 /* ---- timestamps ------------------------------------------------------------------------ */
@@ -357,7 +287,7 @@ static void db_print(void)
         if (i % MLPERF_BYTES_PER_PRINT_LINE == 0u) {
             out_text("m-buffer-");
         }
-        out_hex_byte(db.bytes[i]);
+        mcugen_text_hex_byte(&output, db.bytes[i]);
         if ((i + 1u) % MLPERF_BYTES_PER_PRINT_LINE == 0u || i + 1u == db.expected) {
             out_line_end();
         } else {
@@ -455,7 +385,7 @@ static void print_results(void)
         if (i > 0u) {
             out_char(',');
         }
-        out_fixed3(output_element(info, data, i));
+        mcugen_text_fixed3(&output, output_element(info, data, i));
     }
     out_text("]");
     out_line_end();

@@ -107,8 +107,9 @@ static void show_class(unsigned cls)
 /* RESULT payload (docs/protocol.md): every field little-endian. */
 static void put(size_t *at, uint64_t value, unsigned bytes)
 {
-    for (unsigned i = 0; i < bytes && *at < sizeof result; ++i) {
-        result[(*at)++] = (uint8_t)(value >> (8u * i));
+    if (*at + bytes <= sizeof result) {
+        mcugen_le_put(result + *at, value, bytes);
+        *at += bytes;
     }
 }
 
@@ -167,7 +168,7 @@ static void report(uint16_t frame_id, uint8_t status, int32_t detail, unsigned c
         mcugen_text_str(&line, ")");
     }
     mcugen_text_str(&line, "\r\n");
-    mcugen_board_write((const uint8_t *)line.text, line.length);
+    mcugen_text_flush(&line);
 }
 
 void mcugen_app_run(void)
