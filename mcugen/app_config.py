@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .generate import GeneratedModel
 
 PERSON_LABELS = ("no_person", "person")
+ILLUMINATION_LEDS = ("flash", "ir")
 
 
 def _class_count(model: "GeneratedModel") -> int:
@@ -58,12 +59,14 @@ def app_defaults(app: App, options: dict[str, Any], model: "GeneratedModel", boa
     if "leds" in app.options:
         leds = out.get("leds")
         names = [led.name for led in board.leds]
+        # Lamps light the scene, they do not signal: never a default (ESP32-CAM's flash, OpenMV's IR).
+        indicators = [n for n in names if n not in ILLUMINATION_LEDS]
         if leds is None:
             if "person" in labels and "no_person" in labels and {"green", "red"} <= set(names):
                 leds = {"person": "green", "no_person": "red"}
-            elif names:
-                # One LED on the board: lit for the target class (or class 1), off otherwise.
-                leds = {(out.get("target") or labels[min(1, len(labels) - 1)]): names[0]}
+            elif indicators:
+                # One indicator LED: lit for the target class (or class 1), off otherwise.
+                leds = {(out.get("target") or labels[min(1, len(labels) - 1)]): indicators[0]}
             else:
                 leds = {}
         for label, led in leds.items():

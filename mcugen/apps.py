@@ -91,8 +91,8 @@ class App:
 
     def unsupported_reason(self, board: Board) -> str | None:
         """Why the board cannot run this app, or None if it can."""
-        if not board.firmware or not board.core.startswith("cortex-m"):
-            return f"board '{board.id}' has no firmware port mcugen can generate yet"
+        if not board.firmware:
+            return f"board '{board.id}' has no firmware port"
         if "camera" in self.requires and board.camera is None:
             return f"board '{board.id}' has no camera"
         if "leds" in self.requires and not board.leds:

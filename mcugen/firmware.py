@@ -25,6 +25,7 @@ one of the same name. `*.j2` files are rendered with the board's facts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -290,10 +291,8 @@ def firmware_files(model: GeneratedModel, model_name: str, board: Board, agent_d
     if reason:
         raise AppError(f"app '{app.id}' cannot run here: {reason}",
                        "see 'mcugen boards' for which apps each board can build")
-    if not board.core.startswith("cortex-m"):
-        raise BoardError(f"board '{board.id}' ({board.core}) cannot be generated for yet: its ESP-IDF port is not "
-                         "finished", "inspect --board works for it; the Cortex-M boards build (see `mcugen boards`)")
     _port_folders(board)  # refuses boards without a [firmware] table or with an unknown port
+    cortex_m = board.core.startswith("cortex-m")
     code, data = _check_regions(board)
     fw = board.firmware or {}
     icount = icount_settings(board) if board.counter["kind"] == "instructions" else None
@@ -301,6 +300,8 @@ def firmware_files(model: GeneratedModel, model_name: str, board: Board, agent_d
     env_name = board.id
     inputs = model.graph.input_tensors()
     camera = camera_config(board.camera, inputs[0] if inputs else None) if board.camera else None
+    if camera is not None and (options or {}).get("camera") == "host":
+        camera = dataclasses.replace(camera, host_fed=True)  # frames from `mcugen feed`, not the sensor
     app_options = _app_values(app, options or {}, model, board, camera)
     values = dict(
         version=__version__,
@@ -323,10 +324,12 @@ def firmware_files(model: GeneratedModel, model_name: str, board: Board, agent_d
         model_inputs=[_tensor_values(t) for t in inputs],
         model_outputs=[_tensor_values(t) for t in model.graph.output_tensors()],
     )
-    files = _port_files(board, values)
+    # The board API headers go with the port (lib/mcugen_board on Cortex-M; the ESP-IDF
+    # app component src/ on ESP32); the agent and the app in src/.
+    board_lib = f"{BOARD_LIB}/src" if cortex_m else "src"
+    files = _port_files(board, values) if cortex_m else {}
     for name, text in agent_files(agent_dir).items():
-        where = BOARD_LIB if name in BOARD_HEADERS else "src"
-        files[f"{where}/src/{name}" if where == BOARD_LIB else f"src/{name}"] = text
+        files[f"{board_lib}/{name}" if name in BOARD_HEADERS else f"src/{name}"] = text
     for name, text in _render_folder_files(app.files(), [app.folder, app.folder.parent / "common"],
                                            values).items():
         if f"src/{name}" in files:
@@ -336,13 +339,18 @@ def firmware_files(model: GeneratedModel, model_name: str, board: Board, agent_d
         files[f"{MODEL_LIB}/src/{name}"] = text
     files[f"{MODEL_LIB}/library.json"] = _library_json(
         "mcugen_model", f"{model_name} compiled ahead of time by mcugen {__version__}: the model and its kernels")
-    files[f"{BOARD_LIB}/library.json"] = _library_json(
-        "mcugen_board", f"mcugen's board port for {board.id}: startup, serial link, counter, LEDs, camera")
-    flags = machine_flags(board) + list(BASE_FLAGS) + list(fw.get("cflags", []))
-    files["platformio.ini"] = _platformio_ini(board, env_name, flags, model_name, app.id)
-    if board.platformio.get("local_board"):
-        files[f"boards/{board.platformio['board']}.json"] = json.dumps(
-            _pio_board_manifest(board, code, data), indent=2, sort_keys=True) + "\n"
+    if cortex_m:
+        files[f"{BOARD_LIB}/library.json"] = _library_json(
+            "mcugen_board", f"mcugen's board port for {board.id}: startup, serial link, counter, LEDs, camera")
+        flags = machine_flags(board) + list(BASE_FLAGS) + list(fw.get("cflags", []))
+        files["platformio.ini"] = _platformio_ini(board, env_name, flags, model_name, app.id)
+        if board.platformio.get("local_board"):
+            files[f"boards/{board.platformio['board']}.json"] = json.dumps(
+                _pio_board_manifest(board, code, data), indent=2, sort_keys=True) + "\n"
+    else:
+        from .firmware_esp32 import esp32_project_files
+
+        files.update(esp32_project_files(board, values, model_name, sorted(files)))
     files[".gitignore"] = ".pio/\n"
     files[METADATA] = _metadata(board, bid, env_name, model_name, model, app, app_options, camera, icount,
                                 [{"name": r.name, "kind": r.kind, "origin": r.origin, "size": r.size}

@@ -55,7 +55,7 @@ def test_every_board_says_which_apps_it_builds_and_how_far_each_is_verified():
     boards = {b["id"]: b for b in json.loads(out.stdout)}
     assert boards["openmv-h7"]["apps"]["person-led"] == "compiled"
     assert boards["qemu-cm7"]["apps"]["person-led"] == "emulated"
-    assert boards["esp32-cam"]["apps"] == {}  # no ESP32 port yet: nothing to build
+    assert boards["esp32-cam"]["apps"]["bench"] == "host" and boards["esp32-cam"]["apps"]["mlperf-tiny"] == "described"
     text = run("boards").stdout
     assert "person-led" in text and "compiled" in text
 

@@ -25,8 +25,9 @@ import numpy as np
 import pytest
 import serial
 
-from conftest import EXAMPLE_MODEL, REPO, shared_model
+from conftest import EXAMPLE_MODEL, REPO, SHARED_VECTORS, shared_model
 from mcugen.agent_client import AgentClient
+from mcugen.boards import get_board
 from mcugen.codegen.emit import _environment
 from mcugen.generate import compile_model
 from mcugen.host_agent import SANITIZE_FLAGS, SANITIZER_ENV, HostAgentProcess
@@ -118,39 +119,28 @@ def render_config(board_id: str) -> str:
     return _environment().get_template("ports/esp32/mcugen_board_config.h.j2").render(**_board_context(board_id))
 
 
-def project_context(board_id: str, sources: list[str]) -> dict:
+def generated_project(board_id: str, model_path: Path = EXAMPLE_MODEL, app: str = "bench") -> dict[str, str]:
+    """The project `mcugen generate --board BOARD --app APP` writes, in memory."""
     from mcugen.boards import get_board
+    from mcugen.firmware import firmware_files
 
-    board = get_board(board_id)
-    pio = dict(board.platformio)
-    flash = next(r for r in board.regions if r.name == board.flash_region)
-    psram = next((r for r in board.regions if r.name == "PSRAM"), None)
-    return dict(
-        version="test", board_id=board.id, board_name=board.name, env_name=board.id,
-        platform=pio.pop("platform"), pio_board=pio.pop("board"), upload_protocol=board.upload.protocol
-        if board.upload else "esptool", baud=board.serial["baud"],
-        pio_extra=[(k, v) for k, v in pio.items() if k != "framework"],
-        build_flags=["-DMCUGEN_PROFILE"], project_name="mcugen_shapes_int8", sources=sorted(sources),
-        idf_min_version="5.1", camera=board.camera is not None, esp32_camera_version="^2.0.15",
-        cpu_mhz=board.clock_hz // 1_000_000, flash_size=f"{flash.size >> 20}MB", main_task_stack=8192,
-        console=board.serial["console"], psram=("oct" if board.core == "xtensa-lx7" else "quad") if psram else None,
-        psram_size_mb=(psram.size >> 20) if psram else 0)
+    files, _, _, _ = firmware_files(compile_model(model_path), model_path.name, get_board(board_id), app=app)
+    return files
 
 
-PROJECT_TEMPLATES = {
-    "platformio.ini.j2": "platformio.ini",
-    "CMakeLists.txt.j2": "CMakeLists.txt",
-    "src/CMakeLists.txt.j2": "src/CMakeLists.txt",
-    "src/idf_component.yml.j2": "src/idf_component.yml",
-    "sdkconfig.defaults.j2": "sdkconfig.defaults",
-}
-
-
-def render_project(board_id: str, sources: list[str]) -> dict[str, str]:
-    env = _environment()
-    ctx = project_context(board_id, sources)
-    return {out: env.get_template(f"ports/esp32/project/{name}").render(**ctx)
-            for name, out in PROJECT_TEMPLATES.items()}
+def build_generated(workdir: Path, files: dict[str, str]) -> Path:
+    """A generated ESP32 project's C (src/ and the model library) against the host stubs."""
+    for name, text in files.items():
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).write_text(text)
+    sources = sorted(str(workdir / n) for n in files if n.endswith(".c"))
+    exe = workdir / "esp32_project_host"
+    cmd = ["gcc", *CFLAGS, *SANITIZE_FLAGS, "-I", str(workdir / "src"), "-I", str(workdir / "lib/mcugen_model/src"),
+           "-I", str(STUBS / "include"), "-I", str(STUBS), "-o", str(exe), *sources, str(STUBS / "esp32_stub.c"),
+           "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return exe
 
 
 # ---- building ----
@@ -446,8 +436,10 @@ def test_capture_app_serves_the_camera_frame(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("board_id", ["esp32-cam", "esp32-s3-eye"])
 def test_project_templates_are_well_formed(board_id):
-    sources = ["mcugen_agent.c", "mcugen_app_bench.c", "mcugen_board_esp32.c", "mcugen_frame.c"]
-    files = render_project(board_id, sources)
+    files = generated_project(board_id)
+    sources = sorted(n[len("src/"):] for n in files if n.startswith("src/") and n.endswith(".c"))
+    assert sources == ["mcugen_agent.c", "mcugen_app_bench.c", "mcugen_board_esp32.c", "mcugen_frame.c"]
+    assert "lib/mcugen_model/library.json" in files and "lib/mcugen_model/src/mcugen_model.c" in files
     top = files["CMakeLists.txt"].splitlines()
     code = [line for line in top if line and not line.startswith("#")]
     assert code == ["cmake_minimum_required(VERSION 3.16.0)", "include($ENV{IDF_PATH}/tools/cmake/project.cmake)",
@@ -476,6 +468,7 @@ def test_project_templates_are_well_formed(board_id):
     assert entries["upload_protocol"] == "esptool" and entries["monitor_speed"] == "115200"
     assert entries["board_build.partitions"] == "partitions_singleapp_large.csv"
     assert f"[env:{board_id}]" in ini and "-DMCUGEN_PROFILE" in ini
+    assert entries["board"] == get_board(board_id).platformio["board"]
 
     sdk = dict(re.findall(r"^(CONFIG_\w+)=(.*)$", files["sdkconfig.defaults"], re.M))
     assert sdk["CONFIG_ESP_DEFAULT_CPU_FREQ_MHZ_240"] == "y"
@@ -495,5 +488,50 @@ def test_project_templates_are_well_formed(board_id):
 
 
 def test_project_rendering_is_deterministic():
-    sources = ["b.c", "a.c"]
-    assert render_project("esp32-cam", sources) == render_project("esp32-cam", list(reversed(sources)))
+    assert generated_project("esp32-cam") == generated_project("esp32-cam")
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("vector, label", [("person_96x96_i8.npy", 1), ("no_person_96x96_i8.npy", 0)])
+def test_generated_person_led_project_runs_on_the_host(tmp_path, monkeypatch, vector, label):
+    """`generate --board esp32-cam --app person-led` for person_detect, its C compiled against
+    the stubs; the camera stub serves the shared image as a 160x120 GRAY8 frame. The RESULT
+    the app sends: the right class and LED, its input tensor the host pipeline's, its
+    output tflite-micro's."""
+    from mcugen.camera_link import ClassResult
+    from mcugen.loader import load_model
+    from mcugen.preprocess import PreprocessParams, frame_from_image, frame_to_tensor
+    from mcugen.protocol import crc32
+
+    model_path = shared_model("person_detect.tflite")
+    files = generated_project("esp32-cam", model_path, "person-led")
+    assert "#define MCUGEN_CAMERA_FORMAT 1u" in files["src/mcugen_board_config.h"]  # GRAY8
+    pixels = (np.load(SHARED_VECTORS / vector).reshape(96, 96).astype(np.int16) + 128).astype(np.uint8)
+    frame = frame_from_image(pixels, "GRAY8", 160, 120)
+    (tmp_path / "frame.gray").write_bytes(frame)
+    exe = build_generated(tmp_path / "project", files)
+    monkeypatch.setenv("MCUGEN_ESP32_STUB_FRAME", str(tmp_path / "frame.gray"))
+    agent = HostAgentProcess(exe).start()
+    try:
+        port = serial.serial_for_url(agent.url, baudrate=115200, timeout=0.05)
+        client = AgentClient(port, timeout=5.0)
+        assert client.hello().board == "esp32-cam"
+        event = client.wait_result(120.0)
+        assert event is not None
+        result = ClassResult.decode(event.payload)
+        port.close()
+    finally:
+        agent.stop()
+    assert not agent.sanitizer_report(), agent.sanitizer_report()
+    tensor = load_model(model_path).input_tensors()[0]
+    expected = frame_to_tensor(frame, 160, 120, "GRAY8", PreprocessParams.for_tensor(tensor))
+    reference = TflmInterpreter(model_path).run([expected], 1)[0].reshape(-1)
+    assert result.input_crc32 == crc32(expected.tobytes())
+    assert result.output == reference.tobytes()
+    # The decision follows the output: person when its score (q + 128) / 256 reaches 0.5.
+    decided = 1 if (int(reference[1]) + 128) / 256 >= 0.5 else 0
+    assert result.ok and result.class_index == decided
+    if label == 1:  # a clear person stays one through the camera's crop and resize
+        assert decided == 1
+    red = get_board("esp32-cam").led("red")  # the default map: person -> the red LED (not the flash lamp)
+    assert result.led_bits == ((1 << red) if decided == 1 else 0)

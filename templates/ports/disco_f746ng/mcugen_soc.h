@@ -2,8 +2,8 @@
  * 32F746GDISCOVERY: the registers this port touches, as typed structs.
  *
  * Only the peripherals used are named: RCC, PWR and FLASH for the 216 MHz clock tree,
- * GPIO, USART1 (the ST-LINK virtual COM port), and for the camera I2C1 (SCCB), DCMI and
- * DMA2; plus the Cortex-M7 cache maintenance registers, which mcugen_cortexm.h leaves out.
+ * GPIO, USART1 (the ST-LINK virtual COM port) and DMA2 (its receiver's stream 5, the
+ * camera's stream 1), and for the camera I2C1 (SCCB) and DCMI; plus the Cortex-M7 cache maintenance registers, which mcugen_cortexm.h leaves out.
  * Registers a port does not use are padding whose size is checked at compile time.
  *
  * Sources (read for semantics, nothing copied): ST RM0385 (STM32F75xxx/F74xxx reference
@@ -73,7 +73,7 @@ typedef struct {
 typedef struct {
     volatile uint32_t CR1;        /* 0x00 UE 0, RE 2, TE 3, M0 12, OVER8 15, M1 28 */
     volatile uint32_t CR2;        /* 0x04 */
-    volatile uint32_t CR3;        /* 0x08 */
+    volatile uint32_t CR3;        /* 0x08 DMAR 6: RXNE raises a DMA request */
     volatile uint32_t BRR;        /* 0x0C f_ck / baud with 16x oversampling */
     volatile uint32_t GTPR;       /* 0x10 */
     volatile uint32_t RTOR;       /* 0x14 */
@@ -167,6 +167,7 @@ _Static_assert(offsetof(mcugen_f7_gpio_t, BSRR) == 0x18, "GPIO layout");
 _Static_assert(offsetof(mcugen_f7_gpio_t, AFR) == 0x20, "GPIO layout");
 _Static_assert(offsetof(mcugen_f7_usart_t, BRR) == 0x0C, "USART layout");
 _Static_assert(offsetof(mcugen_f7_usart_t, ISR) == 0x1C, "USART layout");
+_Static_assert(offsetof(mcugen_f7_usart_t, RDR) == 0x24, "USART layout");
 _Static_assert(offsetof(mcugen_f7_usart_t, TDR) == 0x28, "USART layout");
 _Static_assert(offsetof(mcugen_f7_i2c_t, TIMINGR) == 0x10, "I2C layout");
 _Static_assert(offsetof(mcugen_f7_i2c_t, ISR) == 0x18, "I2C layout");
@@ -175,6 +176,7 @@ _Static_assert(offsetof(mcugen_f7_dcmi_t, ICR) == 0x14, "DCMI layout");
 _Static_assert(offsetof(mcugen_f7_dcmi_t, DR) == 0x28, "DCMI layout");
 _Static_assert(sizeof(mcugen_f7_dma_stream_t) == 0x18, "DMA stream layout");
 _Static_assert(offsetof(mcugen_f7_dma_t, S[1]) == 0x28, "DMA layout: stream 1 at 0x28");
+_Static_assert(offsetof(mcugen_f7_dma_t, S[5]) == 0x88, "DMA layout: stream 5 at 0x88");
 _Static_assert(offsetof(mcugen_m7_cache_id_t, CSSELR) == 0x0C, "cache id layout");
 _Static_assert(offsetof(mcugen_m7_cache_ops_t, DCIMVAC) == 0x0C, "cache ops layout");
 _Static_assert(offsetof(mcugen_m7_cache_ops_t, DCCIMVAC) == 0x20, "cache ops layout");
@@ -244,6 +246,7 @@ _Static_assert(offsetof(mcugen_m7_cache_ops_t, DCCIMVAC) == 0x20, "cache ops lay
 #define MCUGEN_USART_CR1_UE (1u << 0)
 #define MCUGEN_USART_CR1_RE (1u << 2)
 #define MCUGEN_USART_CR1_TE (1u << 3)
+#define MCUGEN_USART_CR3_DMAR (1u << 6)
 #define MCUGEN_USART_ISR_PE (1u << 0)
 #define MCUGEN_USART_ISR_FE (1u << 1)
 #define MCUGEN_USART_ISR_NF (1u << 2)
@@ -287,9 +290,13 @@ _Static_assert(offsetof(mcugen_m7_cache_ops_t, DCCIMVAC) == 0x20, "cache ops lay
 /* DMA */
 #define MCUGEN_DMA_CR_EN (1u << 0)
 #define MCUGEN_DMA_CR_DIR_P2M (0u << 6)
+#define MCUGEN_DMA_CR_CIRC (1u << 8)
 #define MCUGEN_DMA_CR_MINC (1u << 10)
+#define MCUGEN_DMA_CR_PSIZE_BYTE (0u << 11)
 #define MCUGEN_DMA_CR_PSIZE_WORD (2u << 11)
+#define MCUGEN_DMA_CR_MSIZE_BYTE (0u << 13)
 #define MCUGEN_DMA_CR_MSIZE_WORD (2u << 13)
+#define MCUGEN_DMA_CR_PL_LOW (0u << 16)
 #define MCUGEN_DMA_CR_PL_HIGH (2u << 16)
 #define MCUGEN_DMA_CR_CHSEL(n) ((uint32_t)(n) << 25)
 #define MCUGEN_DMA_NDTR_MAX 65535u
@@ -299,6 +306,8 @@ _Static_assert(offsetof(mcugen_m7_cache_ops_t, DCCIMVAC) == 0x20, "cache ops lay
 #define MCUGEN_DMA_S1_TEIF (1u << 9)
 #define MCUGEN_DMA_S1_TCIF (1u << 11)
 #define MCUGEN_DMA_S1_ALL (0x3Du << 6)
+/* Stream 5's flags in HISR/HIFCR: the same bits (stream 4's shifted by 6). */
+#define MCUGEN_DMA_S5_ALL (0x3Du << 6)
 
 /* Cortex-M7 caches: CCR (mcugen_cortexm.h's MCUGEN_SCB->CCR) enable bits, and the L1 line. */
 #define MCUGEN_SCB_CCR_DC (1u << 16)

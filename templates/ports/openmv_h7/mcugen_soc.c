@@ -1,5 +1,6 @@
 /* OpenMV Cam H7 (STM32H743VI) port: power and clocks, caches, the serial link on
- * USART3 (PB10 TX, PB11 RX, header pins P4/P5) and the board's LEDs.
+ * USART3 (PB10 TX, PB11 RX, header pins P4/P5; received through DMA1 stream 0 into a
+ * ring in RAM) and the board's LEDs.
  *
  * Clock tree (RM0433 "Reset and clock control"; values as OpenMV's OPENMV4 board
  * uses them, see README.md):
@@ -456,12 +457,126 @@ static void mcugen_h7_uart_init(void)
     uart->CR1 = 0u; /* UE = 0: BRR, PRESC and the frame format are writable only now */
     MCUGEN_H7_RCC->D2CCIP2R &= ~MCUGEN_RCC_D2CCIP2R_USART234578SEL_MASK;
     uart->CR2 = 0u;   /* one stop bit */
-    uart->CR3 = 0u;   /* no flow control */
+    uart->CR3 = 0u;   /* no flow control; DMAR is set again by mcugen_h7_rx_init */
     uart->PRESC = 0u; /* kernel clock / 1 */
     uart->BRR = brr;
     uart->ICR = MCUGEN_USART_ICR_ERRORS;
     /* 8N1, FIFO off (RXNE/TXE then mean one byte, as the code below assumes). */
     uart->CR1 = enabled;
+}
+
+/* ---- receiving: USART3 -> DMA1 stream 0 -> a ring in RAM ----
+ *
+ * USART3 holds one received byte, and at 115200 baud the next one comes 87 us later,
+ * while the application may not look for tens of milliseconds (a camera frame, an
+ * inference): polled, the bytes in between are lost. So the receiver's DMA request
+ * (CR3.DMAR) drives a DMA stream in circular mode that copies every byte from RDR into
+ * mcugen_h7_rx_ring as it arrives, with no interrupt at all. NDTR (items left before the
+ * stream wraps to the start again) says how far the DMA has written; the reader keeps
+ * its own index, mcugen_h7_rx_tail. Only a backlog of a whole ring (512 bytes, 44 ms of
+ * continuous traffic) unread can still lose bytes, and then silently (the DMA laps the
+ * reader; nothing counts laps).
+ *
+ * Stream: DMA2 stream 1 is the DCMI's (mcugen_camera_ov7725.c). DMA1 stream 0 is unused
+ * in this port; DMAMUX1 channel 0 feeds it (channels 0..7 are DMA1 streams 0..7) and is
+ * set to request 45, usart3_rx_dma (RM0433 DMAMUX1 request table). Priority low: the
+ * DCMI's stream (high) must win arbitration, a USART byte can wait a few bus cycles.
+ * Byte-wide on both sides, direct mode (no FIFO), TRBUFF set (see mcugen_soc.h).
+ *
+ * Memory: DMA1 lives in the D2 domain; it reaches AXI SRAM and the D2/D3 SRAMs but not
+ * DTCM (0x20000000). The ring is an ordinary static, so it goes to .bss, which the shared
+ * linker script (templates/ports/cortexm/mcugen.ld.j2) places in the board's arena
+ * region: AXI SRAM at 0x24000000 here.
+ *
+ * D-cache: AXI SRAM is write-back cacheable and mcugen_h7_cache_init turns the D-cache
+ * on, while the DMA writes memory behind the cache. Chosen: invalidate by address. The
+ * CPU never writes the ring, so its lines are never dirty (the one exception, lines the
+ * startup code's zeroing of .bss may have left dirty if a bootloader left the D-cache
+ * on, is cleaned and invalidated before the stream starts), and invalidating the 32-byte
+ * line that holds the next byte just before reading it is always safe and makes that
+ * read come from memory (the core may have fetched the line earlier, even
+ * speculatively). The ring is 32-byte aligned and a whole number of lines, so no other
+ * variable shares a line that gets invalidated. The cost, one maintenance write, a DSB
+ * and a line fill per byte, is nothing at 11.5 kB/s. Not chosen: making the ring
+ * non-cacheable with an MPU region; nothing else in mcugen programs the MPU, a region
+ * must be a power of two aligned to its size, and the background map and the fault
+ * handler would then have to agree with it.
+ */
+#define MCUGEN_H7_RX_RING_BYTES 512u
+#define MCUGEN_H7_RX_STREAM 0u /* DMA1 stream 0 */
+#define MCUGEN_H7_RX_CR                                                                                               \
+    (MCUGEN_DMA_CR_DIR_P2M | MCUGEN_DMA_CR_CIRC | MCUGEN_DMA_CR_MINC | MCUGEN_DMA_CR_PSIZE_8 | MCUGEN_DMA_CR_MSIZE_8 | \
+     MCUGEN_DMA_CR_PL_LOW | MCUGEN_DMA_CR_TRBUFF)
+
+_Static_assert((MCUGEN_H7_RX_RING_BYTES & (MCUGEN_H7_RX_RING_BYTES - 1u)) == 0u,
+               "the ring's size must be a power of two (indices wrap by masking)");
+_Static_assert(MCUGEN_H7_RX_RING_BYTES % MCUGEN_H7_DCACHE_LINE == 0u,
+               "the ring must be whole D-cache lines: invalidating one must not touch another variable");
+_Static_assert(MCUGEN_H7_RX_RING_BYTES <= 65535u, "NDTR is 16 bits");
+
+/* volatile: the compiler must not assume a never-written static stays zero. */
+static volatile uint8_t mcugen_h7_rx_ring[MCUGEN_H7_RX_RING_BYTES] __attribute__((aligned(MCUGEN_H7_DCACHE_LINE)));
+static uint32_t mcugen_h7_rx_tail; /* the next index to read */
+
+static mcugen_h7_dma_stream_t *mcugen_h7_rx_stream(void)
+{
+    return &MCUGEN_H7_DMA1->S[MCUGEN_H7_RX_STREAM];
+}
+
+/* The stream is on, set up exactly as mcugen_h7_rx_start leaves it. */
+static int mcugen_h7_rx_running(void)
+{
+    mcugen_h7_dma_stream_t *stream = mcugen_h7_rx_stream();
+    return (MCUGEN_H7_RCC->AHB1ENR & MCUGEN_RCC_AHB1ENR_DMA1EN) && stream->CR == (MCUGEN_H7_RX_CR | MCUGEN_DMA_CR_EN) &&
+           stream->PAR == (uint32_t)(uintptr_t)&MCUGEN_H7_USART3->RDR &&
+           stream->M0AR == (uint32_t)(uintptr_t)mcugen_h7_rx_ring &&
+           MCUGEN_H7_DMAMUX1->CCR[MCUGEN_DMAMUX1_CHANNEL_DMA1(MCUGEN_H7_RX_STREAM)] == MCUGEN_DMAMUX1_REQ_USART3_RX;
+}
+
+/* (Re)starts reception from an empty ring: RM0433's stream configuration order (stream
+ * off and EN read back as 0, flags cleared, addresses, count, request, FIFO, control,
+ * then EN), and the USART's DMA request last. Bytes not yet read are dropped. */
+static void mcugen_h7_rx_start(void)
+{
+    mcugen_h7_usart_t *uart = MCUGEN_H7_USART3;
+    mcugen_h7_dma_stream_t *stream = mcugen_h7_rx_stream();
+
+    MCUGEN_H7_RCC->AHB1ENR |= MCUGEN_RCC_AHB1ENR_DMA1EN; /* DMA1, and with it DMAMUX1 */
+    (void)MCUGEN_H7_RCC->AHB1ENR;
+
+    uart->CR3 &= ~MCUGEN_USART_CR3_DMAR; /* no request while the stream is being set up */
+    stream->CR &= ~MCUGEN_DMA_CR_EN;
+    (void)mcugen_h7_wait(&stream->CR, MCUGEN_DMA_CR_EN, 0u); /* ends after the current beat */
+    MCUGEN_H7_DMA1->LIFCR = MCUGEN_DMA_S0_ALL;               /* EN only sets with the flags clear */
+
+    /* No dirty line may be written back over the DMA's bytes later (see above). */
+    mcugen_h7_dcache_clean_invalidate((const void *)(uintptr_t)mcugen_h7_rx_ring, MCUGEN_H7_RX_RING_BYTES);
+    mcugen_h7_rx_tail = 0u;
+
+    stream->PAR = (uint32_t)(uintptr_t)&uart->RDR;
+    stream->M0AR = (uint32_t)(uintptr_t)mcugen_h7_rx_ring;
+    stream->NDTR = MCUGEN_H7_RX_RING_BYTES;
+    MCUGEN_H7_DMAMUX1->CCR[MCUGEN_DMAMUX1_CHANNEL_DMA1(MCUGEN_H7_RX_STREAM)] = MCUGEN_DMAMUX1_REQ_USART3_RX; /* no sync, no events */
+    stream->FCR = 0u; /* direct mode: each byte is stored as it is read */
+    stream->CR = MCUGEN_H7_RX_CR;
+    stream->CR |= MCUGEN_DMA_CR_EN;
+
+    /* An overrun while nobody was reading would hold reception up: clear it, then let
+     * RXNE request the DMA (a byte already waiting in RDR is taken at once). */
+    uart->ICR = MCUGEN_USART_ICR_ERRORS;
+    uart->CR3 |= MCUGEN_USART_CR3_DMAR;
+}
+
+/* A second call (the fault reporter's) finds the stream running as set up and leaves it
+ * and the ring's contents alone; mcugen_h7_uart_init may have set the USART up again
+ * (clearing CR3), so DMAR is set again either way. Anything else starts it afresh. */
+static void mcugen_h7_rx_init(void)
+{
+    if (mcugen_h7_rx_running()) {
+        MCUGEN_H7_USART3->CR3 |= MCUGEN_USART_CR3_DMAR;
+        return;
+    }
+    mcugen_h7_rx_start();
 }
 
 static void mcugen_h7_uart_puts(const char *text)
@@ -477,6 +592,7 @@ void mcugen_soc_init(void)
     mcugen_h7_cache_init();
     mcugen_h7_led_init();
     mcugen_h7_uart_init();
+    mcugen_h7_rx_init();
 
     /* Said once on the serial link when the clock is not what the board file
      * claims (the host ignores text between protocol frames). */
@@ -495,8 +611,9 @@ void mcugen_soc_uart_write_byte(uint8_t byte)
     MCUGEN_H7_USART3->TDR = byte;
 }
 
-/* An overrun (a byte arrived while RDR was full) stops reception until ORE is
- * cleared; framing and noise flags are cleared with it. The byte in RDR stays. */
+/* An overrun (a byte arrived while RDR was full: with the DMA, only if the stream is
+ * stopped or starved) stops reception until ORE is cleared; framing, noise and parity
+ * flags are cleared with it. */
 static void mcugen_h7_uart_clear_errors(void)
 {
     if (MCUGEN_H7_USART3->ISR & (MCUGEN_USART_ISR_ORE | MCUGEN_USART_ISR_FE | MCUGEN_USART_ISR_NE | MCUGEN_USART_ISR_PE)) {
@@ -504,22 +621,36 @@ static void mcugen_h7_uart_clear_errors(void)
     }
 }
 
-uint8_t mcugen_soc_uart_read_byte(void)
-{
-    for (;;) {
-        mcugen_h7_uart_clear_errors();
-        if (MCUGEN_H7_USART3->ISR & MCUGEN_USART_ISR_RXNE) {
-            return (uint8_t)MCUGEN_H7_USART3->RDR;
-        }
-    }
-}
-
 int mcugen_soc_uart_poll_byte(uint8_t *byte)
 {
+    mcugen_h7_dma_stream_t *stream = mcugen_h7_rx_stream();
     mcugen_h7_uart_clear_errors();
-    if (MCUGEN_H7_USART3->ISR & MCUGEN_USART_ISR_RXNE) {
-        *byte = (uint8_t)MCUGEN_H7_USART3->RDR;
-        return 1;
+
+    /* A transfer error turns the stream off (EN reads 0, TEIF set): start again. */
+    if (!(stream->CR & MCUGEN_DMA_CR_EN)) {
+        mcugen_h7_rx_start();
+        return 0;
     }
-    return 0;
+
+    /* Where the DMA writes next. NDTR counts down from the ring's size and reloads in
+     * circular mode; a 0 read at the reload instant masks to index 0 as well. */
+    uint32_t head = (MCUGEN_H7_RX_RING_BYTES - stream->NDTR) & (MCUGEN_H7_RX_RING_BYTES - 1u);
+    uint32_t tail = mcugen_h7_rx_tail & (MCUGEN_H7_RX_RING_BYTES - 1u);
+    if (head == tail) {
+        return 0;
+    }
+    /* The line holding the byte may be in the D-cache from before the DMA wrote it:
+     * invalidate it (the helper's barriers also order this after the NDTR read). */
+    mcugen_h7_dcache_invalidate((const void *)(uintptr_t)&mcugen_h7_rx_ring[tail], 1u);
+    *byte = mcugen_h7_rx_ring[tail];
+    mcugen_h7_rx_tail = (tail + 1u) & (MCUGEN_H7_RX_RING_BYTES - 1u);
+    return 1;
+}
+
+uint8_t mcugen_soc_uart_read_byte(void)
+{
+    uint8_t byte;
+    while (!mcugen_soc_uart_poll_byte(&byte)) {
+    }
+    return byte;
 }

@@ -110,6 +110,7 @@ _Static_assert(offsetof(mcugen_h7_rcc_t, APB4ENR) == 0xF4, "RCC layout");
 #define MCUGEN_RCC_D2CCIP2R_USART234578SEL_MASK (7u << 0)
 #define MCUGEN_RCC_D2CCIP2R_I2C123SEL_MASK (3u << 12)
 
+#define MCUGEN_RCC_AHB1ENR_DMA1EN (1u << 0) /* also clocks DMAMUX1, which has no enable bit of its own */
 #define MCUGEN_RCC_AHB1ENR_DMA2EN (1u << 1)
 #define MCUGEN_RCC_AHB2ENR_DCMIEN (1u << 0)
 #define MCUGEN_RCC_AHB4ENR_GPIO(port) (1u << (port)) /* port 0 = A */
@@ -208,7 +209,7 @@ _Static_assert(offsetof(mcugen_h7_gpio_t, AFR) == 0x20, "GPIO layout");
 typedef struct {
     volatile uint32_t CR1;       /* 0x00 UE 0, RE 2, TE 3, FIFOEN 29 */
     volatile uint32_t CR2;       /* 0x04 */
-    volatile uint32_t CR3;       /* 0x08 */
+    volatile uint32_t CR3;       /* 0x08 DMAR 6: RXNE raises a DMA request */
     volatile uint32_t BRR;       /* 0x0C usart_ker_ck / baud with 16x oversampling */
     volatile uint32_t GTPR;      /* 0x10 */
     volatile uint32_t RTOR;      /* 0x14 */
@@ -222,6 +223,7 @@ typedef struct {
 
 _Static_assert(offsetof(mcugen_h7_usart_t, BRR) == 0x0C, "USART layout");
 _Static_assert(offsetof(mcugen_h7_usart_t, ISR) == 0x1C, "USART layout");
+_Static_assert(offsetof(mcugen_h7_usart_t, RDR) == 0x24, "USART layout");
 _Static_assert(offsetof(mcugen_h7_usart_t, TDR) == 0x28, "USART layout");
 _Static_assert(offsetof(mcugen_h7_usart_t, PRESC) == 0x2C, "USART layout");
 
@@ -230,6 +232,7 @@ _Static_assert(offsetof(mcugen_h7_usart_t, PRESC) == 0x2C, "USART layout");
 #define MCUGEN_USART_CR1_UE (1u << 0)
 #define MCUGEN_USART_CR1_RE (1u << 2)
 #define MCUGEN_USART_CR1_TE (1u << 3)
+#define MCUGEN_USART_CR3_DMAR (1u << 6)
 #define MCUGEN_USART_ISR_PE (1u << 0)
 #define MCUGEN_USART_ISR_FE (1u << 1)
 #define MCUGEN_USART_ISR_NE (1u << 2)
@@ -354,7 +357,8 @@ _Static_assert(offsetof(mcugen_h7_dcmi_t, DR) == 0x28, "DCMI layout");
 #define MCUGEN_DCMI_ICR_ALL 0x1Fu
 
 /* ---------------------------------------------------------------------------
- * DMA controller DMA2, 0x40020400 (AHB1, D2 domain), eight streams.
+ * DMA controllers DMA1, 0x40020000, and DMA2, 0x40020400 (AHB1, D2 domain), eight
+ * streams each. They reach AXI SRAM and the D2 SRAMs, not the TCMs.
  */
 typedef struct {
     volatile uint32_t CR;        /* 0x00 see the bits below */
@@ -376,14 +380,26 @@ typedef struct {
 _Static_assert(sizeof(mcugen_h7_dma_stream_t) == 0x18, "DMA stream layout");
 _Static_assert(offsetof(mcugen_h7_dma_t, S[1]) == 0x28, "DMA layout");
 
+#define MCUGEN_H7_DMA1 ((mcugen_h7_dma_t *)0x40020000u)
 #define MCUGEN_H7_DMA2 ((mcugen_h7_dma_t *)0x40020400u)
 
 #define MCUGEN_DMA_CR_EN (1u << 0)
 #define MCUGEN_DMA_CR_DIR_P2M (0u << 6)
+#define MCUGEN_DMA_CR_CIRC (1u << 8)
 #define MCUGEN_DMA_CR_MINC (1u << 10)
+#define MCUGEN_DMA_CR_PSIZE_8 (0u << 11)
 #define MCUGEN_DMA_CR_PSIZE_32 (2u << 11)
+#define MCUGEN_DMA_CR_MSIZE_8 (0u << 13)
 #define MCUGEN_DMA_CR_MSIZE_32 (2u << 13)
+#define MCUGEN_DMA_CR_PL_LOW (0u << 16)
 #define MCUGEN_DMA_CR_PL_HIGH (2u << 16)
+/* TRBUFF (bufferable transfers): RM0433 (from revision 7) says it must be 1 on a stream
+ * serving a U(S)ART; without it the stream can lock up when another stream transfers at
+ * the same time (errata ES0392, "DMA stream locked when transferring data to/from USART"). */
+#define MCUGEN_DMA_CR_TRBUFF (1u << 20)
+/* Stream 0's flags in LISR / LIFCR: FEIF 0, DMEIF 2, TEIF 3, HTIF 4, TCIF 5. */
+#define MCUGEN_DMA_S0_TEIF (1u << 3)
+#define MCUGEN_DMA_S0_ALL 0x3Du
 /* Stream 1's flags in LISR / LIFCR (stream 0's shifted by 6). */
 #define MCUGEN_DMA_S1_FEIF (1u << 6)
 #define MCUGEN_DMA_S1_DMEIF (1u << 8)
@@ -401,8 +417,10 @@ typedef struct {
 } mcugen_h7_dmamux_t;
 
 #define MCUGEN_H7_DMAMUX1 ((mcugen_h7_dmamux_t *)0x40020800u)
+#define MCUGEN_DMAMUX1_CHANNEL_DMA1(stream) (stream)
 #define MCUGEN_DMAMUX1_CHANNEL_DMA2(stream) (8u + (stream))
-#define MCUGEN_DMAMUX1_REQ_DCMI 75u /* RM0433 DMAMUX1 request table: dcmi_dma */
+#define MCUGEN_DMAMUX1_REQ_USART3_RX 45u /* RM0433 DMAMUX1 request table: usart3_rx_dma */
+#define MCUGEN_DMAMUX1_REQ_DCMI 75u      /* RM0433 DMAMUX1 request table: dcmi_dma */
 
 /* ---------------------------------------------------------------------------
  * Cortex-M7 L1 caches (not in the shared mcugen_cortexm.h): identification at
