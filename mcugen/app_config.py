@@ -78,6 +78,11 @@ def app_defaults(app: App, options: dict[str, Any], model: "GeneratedModel", boa
                                f"its LEDs: {', '.join(names) or 'none'}")
         out["leds"] = leds
         out["led_of_class"] = [board.led(leds[label]) if label in leds else -1 for label in labels]
+    if "camera" in app.options:
+        if out.get("camera") == "sensor" and camera is not None and camera.host_fed and board.emulated:
+            raise AppError(f"board '{board.id}' has no camera sensor: its frames come from the host",
+                           "leave out --set camera (emulated boards are fed by `mcugen feed`)")
+        out["camera"] = "host" if camera is not None and camera.host_fed else "sensor"
     if "pixel_range" in app.options:
         from .preprocess import PIXEL_RANGES, PreprocessParams, default_pixel_range, render_c_params
 

@@ -94,7 +94,8 @@ def send_frame(client: AgentClient, frame_id: int, fmt: int, width: int, height:
         except AgentErrorReply as exc:
             if exc.code == ErrorCode.UNKNOWN_COMMAND:
                 raise FeedRefused("the firmware on the board takes no camera frames from the host",
-                                  "generate it with --app person-led for an emulated board, and flash it") from None
+                                  "generate it with --app person-led (on a board with a sensor also --set camera=host) "
+                                  "and flash it") from None
             raise
         if len(reply.payload) != FRAME_ACK.size:
             raise BadReplyError(f"FRAME reply is {len(reply.payload)} bytes, not {FRAME_ACK.size}",

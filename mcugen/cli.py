@@ -381,6 +381,9 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
     if meta is not None and meta.get("app") != "person-led":
         raise McugenError(f"{project_dir} runs app '{meta.get('app')}', which takes no camera frames",
                           "generate with --app person-led")
+    if meta is not None and not (meta.get("camera") or {}).get("host_fed"):
+        raise McugenError(f"{project_dir} takes its frames from the board's camera sensor, not from the host",
+                          f"to feed it images, generate with --set camera=host (mcugen generate ... -o {project_dir})")
     with ExitStack() as stack:
         if emulate_dir is not None:
             from .emulator import Emulator

@@ -188,6 +188,23 @@ def test_real_camera_boards_build_and_fit(tmp_path, board_id, model, app):
 
 
 @pytest.mark.shared
+def test_a_real_board_can_take_its_frames_from_the_host(tmp_path):
+    """--set camera=host: `mcugen feed` can check a real board's pre-processing and model."""
+    project = tmp_path / "fw"
+    generate_firmware_project(PERSON, "openmv-h7", project, app="person-led", settings=["camera=host"])
+    config = (project / "lib/mcugen_board/src/mcugen_board_config.h").read_text()
+    assert "#define MCUGEN_BOARD_CAMERA_HOST_FED 1" in config
+    assert json.loads((project / "mcugen.json").read_text())["camera"]["host_fed"]
+    build_project(project)  # the sensor driver compiles away, the host-fed camera links
+    sensor = tmp_path / "sensor"
+    generate_firmware_project(PERSON, "openmv-h7", sensor, app="person-led")
+    r = run("feed", "--port", "socket://127.0.0.1:9", "--project", str(sensor), "--images", str(tmp_path))
+    assert r.returncode == 2 and "camera=host" in r.stderr and "Traceback" not in r.stderr
+    with pytest.raises(AppError, match="no camera sensor"):
+        generate_firmware_project(PERSON, "qemu-cm7", tmp_path / "q", app="person-led", settings=["camera=sensor"])
+
+
+@pytest.mark.shared
 def test_a_moved_project_still_builds(tmp_path):
     project = tmp_path / "fw"
     generate_firmware_project(PERSON, "openmv-h7", project, app="person-led")

@@ -1,6 +1,7 @@
 /* STM32F746G-DISCO port: 216 MHz from the 25 MHz HSE, L1 caches on, the serial link
- * on USART1 (TX PA9, RX PB7: the ST-LINK/V2-1 virtual COM port), LEDs from the board
- * file. The camera lives in mcugen_camera_ov9655.c.
+ * on USART1 (TX PA9, RX PB7: the ST-LINK/V2-1 virtual COM port; received through DMA2
+ * stream 5 into a ring in RAM), LEDs from the board file. The camera lives in
+ * mcugen_camera_ov9655.c.
  *
  * Clock tree (RM0385 5.1 and 5.3, and the 32F746GDISCOVERY's 25 MHz HSE):
  *   HSE 25 MHz / M 25 = 1 MHz PLL input, * N 432 = 432 MHz VCO,
@@ -286,9 +287,129 @@ static void mcugen_uart_init(void)
     uint32_t pclk2 = mcugen_soc_pclk2_hz();
     MCUGEN_USART1->BRR = (pclk2 + MCUGEN_BOARD_UART_BAUD / 2u) / MCUGEN_BOARD_UART_BAUD;
     MCUGEN_USART1->CR2 = 0;
-    MCUGEN_USART1->CR3 = 0;
+    MCUGEN_USART1->CR3 = 0; /* DMAR is set again by mcugen_rx_init */
     MCUGEN_USART1->ICR = MCUGEN_USART_RX_ERRORS;
     MCUGEN_USART1->CR1 = MCUGEN_USART_CR1_UE | MCUGEN_USART_CR1_TE | MCUGEN_USART_CR1_RE;
+}
+
+/* ---- receiving: USART1 -> DMA2 stream 5 -> a ring in RAM ----
+ *
+ * USART1 holds one received byte, and at 115200 baud the next one comes 87 us later,
+ * while the application may not look for tens of milliseconds (a camera frame, an
+ * inference): polled, the bytes in between are lost. So the receiver's DMA request
+ * (CR3.DMAR) drives a DMA stream in circular mode that copies every byte from RDR into
+ * mcugen_rx_ring as it arrives, with no interrupt at all. NDTR (items left before the
+ * stream wraps to the start again) says how far the DMA has written; the reader keeps
+ * its own index, mcugen_rx_tail. Only a backlog of a whole ring (512 bytes, 44 ms of
+ * continuous traffic) unread can still lose bytes, and then silently (the DMA laps the
+ * reader; nothing counts laps).
+ *
+ * Stream: USART1_RX is request channel 4 on DMA2 stream 2 and on DMA2 stream 5 (RM0385's
+ * DMA2 request mapping). Stream 1 is the DCMI's (mcugen_camera_ov9655.c); stream 5 is
+ * taken because its flags are in HISR/HIFCR, apart from the camera's in LISR/LIFCR.
+ * Priority low: the DCMI's stream (high) must win arbitration, a USART byte can wait a
+ * few bus cycles. Byte-wide on both sides, direct mode (no FIFO).
+ *
+ * Memory: the ring is an ordinary static, so it goes to .bss, which the shared linker
+ * script (templates/ports/cortexm/mcugen.ld.j2) places in the board's arena region,
+ * "SRAM" (0x20000000..0x2004FFFF: DTCM, then SRAM1 and SRAM2). DMA2's memory port
+ * reaches SRAM1/2 over the bus matrix and DTCM through the core's AHB slave port, so
+ * wherever the ring lands in that region the DMA reaches it.
+ *
+ * D-cache: SRAM1/2 are write-back cacheable and mcugen_cache_init turns the D-cache on,
+ * while the DMA writes memory behind the cache (DTCM is never cached; the same code is
+ * then merely unnecessary). Chosen: invalidate by address. The CPU never writes the ring,
+ * so its lines are never dirty (lines that startup's zeroing of .bss may have left dirty,
+ * were the D-cache already on, are cleaned and invalidated before the stream starts),
+ * and invalidating the 32-byte line that holds the next byte just before reading it is
+ * always safe and makes that read come from memory (the core may have fetched the line
+ * earlier, even speculatively). The ring is 32-byte aligned and a whole number of lines,
+ * so no other variable shares a line that gets invalidated. The cost, one maintenance
+ * write, a DSB and a line fill per byte, is nothing at 11.5 kB/s. Not chosen: making the
+ * ring non-cacheable with an MPU region; nothing else in mcugen programs the MPU, a
+ * region must be a power of two aligned to its size, and the fault handler would then
+ * have to agree with it.
+ */
+#define MCUGEN_RX_RING_BYTES 512u
+#define MCUGEN_RX_STREAM 5u  /* DMA2 stream 5 */
+#define MCUGEN_RX_CHANNEL 4u /* its USART1_RX request */
+#define MCUGEN_RX_CR                                                                                              \
+    (MCUGEN_DMA_CR_CHSEL(MCUGEN_RX_CHANNEL) | MCUGEN_DMA_CR_PL_LOW | MCUGEN_DMA_CR_MSIZE_BYTE |                   \
+     MCUGEN_DMA_CR_PSIZE_BYTE | MCUGEN_DMA_CR_MINC | MCUGEN_DMA_CR_CIRC | MCUGEN_DMA_CR_DIR_P2M)
+
+_Static_assert((MCUGEN_RX_RING_BYTES & (MCUGEN_RX_RING_BYTES - 1u)) == 0u,
+               "the ring's size must be a power of two (indices wrap by masking)");
+_Static_assert(MCUGEN_RX_RING_BYTES % MCUGEN_M7_DCACHE_LINE == 0u,
+               "the ring must be whole D-cache lines: invalidating one must not touch another variable");
+_Static_assert(MCUGEN_RX_RING_BYTES <= MCUGEN_DMA_NDTR_MAX, "NDTR is 16 bits");
+
+/* volatile: the compiler must not assume a never-written static stays zero. */
+static volatile uint8_t mcugen_rx_ring[MCUGEN_RX_RING_BYTES] __attribute__((aligned(MCUGEN_M7_DCACHE_LINE)));
+static uint32_t mcugen_rx_tail; /* the next index to read */
+
+static mcugen_f7_dma_stream_t *const mcugen_rx_dma = &MCUGEN_DMA2->S[MCUGEN_RX_STREAM];
+
+/* D-cache maintenance by address (ARMv7-M B2.2.7) over whole 32-byte lines; the
+ * barriers finish earlier accesses first and the operation before later ones. */
+static void mcugen_dcache_lines(volatile uint32_t *op, uintptr_t address, uint32_t bytes)
+{
+    uintptr_t line = address & ~(uintptr_t)(MCUGEN_M7_DCACHE_LINE - 1u);
+    mcugen_dsb();
+    for (; line < address + bytes; line += MCUGEN_M7_DCACHE_LINE) {
+        *op = (uint32_t)line;
+    }
+    mcugen_dsb();
+    mcugen_isb();
+}
+
+/* The stream is on, set up exactly as mcugen_rx_start leaves it. */
+static int mcugen_rx_running(void)
+{
+    return (MCUGEN_RCC->AHB1ENR & MCUGEN_RCC_AHB1ENR_DMA2EN) && mcugen_rx_dma->CR == (MCUGEN_RX_CR | MCUGEN_DMA_CR_EN) &&
+           mcugen_rx_dma->PAR == (uint32_t)(uintptr_t)&MCUGEN_USART1->RDR &&
+           mcugen_rx_dma->M0AR == (uint32_t)(uintptr_t)mcugen_rx_ring;
+}
+
+/* (Re)starts reception from an empty ring, in RM0385's stream configuration order
+ * (stream off and EN read back as 0, flags cleared, addresses, count, FIFO, control,
+ * then EN), the USART's DMA request last. Bytes not yet read are dropped. */
+static void mcugen_rx_start(void)
+{
+    MCUGEN_RCC->AHB1ENR |= MCUGEN_RCC_AHB1ENR_DMA2EN;
+    (void)MCUGEN_RCC->AHB1ENR;
+
+    MCUGEN_USART1->CR3 &= ~MCUGEN_USART_CR3_DMAR; /* no request while the stream is being set up */
+    mcugen_rx_dma->CR &= ~MCUGEN_DMA_CR_EN;
+    (void)mcugen_wait_bits(&mcugen_rx_dma->CR, MCUGEN_DMA_CR_EN, 0); /* ends after the current beat */
+    MCUGEN_DMA2->HIFCR = MCUGEN_DMA_S5_ALL;                           /* EN only sets with the flags clear */
+
+    /* No dirty line may be written back over the DMA's bytes later (see above). */
+    mcugen_dcache_lines(&MCUGEN_M7_CACHE_OPS->DCCIMVAC, (uintptr_t)mcugen_rx_ring, MCUGEN_RX_RING_BYTES);
+    mcugen_rx_tail = 0;
+
+    mcugen_rx_dma->PAR = (uint32_t)(uintptr_t)&MCUGEN_USART1->RDR;
+    mcugen_rx_dma->M0AR = (uint32_t)(uintptr_t)mcugen_rx_ring;
+    mcugen_rx_dma->NDTR = MCUGEN_RX_RING_BYTES;
+    mcugen_rx_dma->FCR = 0; /* direct mode: each byte is stored as it is read */
+    mcugen_rx_dma->CR = MCUGEN_RX_CR;
+    mcugen_rx_dma->CR |= MCUGEN_DMA_CR_EN;
+
+    /* An overrun while nobody was reading would hold reception up: clear it, then let
+     * RXNE request the DMA (a byte already waiting in RDR is taken at once). */
+    MCUGEN_USART1->ICR = MCUGEN_USART_RX_ERRORS;
+    MCUGEN_USART1->CR3 |= MCUGEN_USART_CR3_DMAR;
+}
+
+/* A second call (the fault handler's) finds the stream running as set up and leaves it
+ * and the ring's contents alone; mcugen_uart_init has just set the USART up again
+ * (clearing CR3), so DMAR is set again either way. Anything else starts it afresh. */
+static void mcugen_rx_init(void)
+{
+    if (mcugen_rx_running()) {
+        MCUGEN_USART1->CR3 |= MCUGEN_USART_CR3_DMAR;
+        return;
+    }
+    mcugen_rx_start();
 }
 
 void mcugen_soc_init(void)
@@ -296,6 +417,7 @@ void mcugen_soc_init(void)
     mcugen_clock_init();
     mcugen_cache_init();
     mcugen_uart_init();
+    mcugen_rx_init();
     mcugen_leds_init();
 }
 
@@ -306,31 +428,41 @@ void mcugen_soc_uart_write_byte(uint8_t byte)
     MCUGEN_USART1->TDR = byte;
 }
 
-/* An overrun (a byte arrived before the last was read) sets ORE, and on this USART
- * reception stops until ORE is cleared through ICR; framing and noise flags do not
- * block, but are cleared too so they do not linger. The byte in RDR is still good. */
-static int mcugen_uart_take(uint8_t *byte)
+int mcugen_soc_uart_poll_byte(uint8_t *byte)
 {
+    /* An overrun (a byte arrived while RDR was full: with the DMA, only if the stream is
+     * stopped or starved) sets ORE, and on this USART reception stops until ORE is
+     * cleared through ICR; framing, noise and parity flags are cleared with it. */
     uint32_t isr = MCUGEN_USART1->ISR;
     if (isr & MCUGEN_USART_RX_ERRORS) {
         MCUGEN_USART1->ICR = isr & MCUGEN_USART_RX_ERRORS;
     }
-    if (isr & MCUGEN_USART_ISR_RXNE) {
-        *byte = (uint8_t)MCUGEN_USART1->RDR;
-        return 1;
+
+    /* A transfer error turns the stream off (EN reads 0, TEIF set): start again. */
+    if (!(mcugen_rx_dma->CR & MCUGEN_DMA_CR_EN)) {
+        mcugen_rx_start();
+        return 0;
     }
-    return 0;
+
+    /* Where the DMA writes next. NDTR counts down from the ring's size and reloads in
+     * circular mode; a 0 read at the reload instant masks to index 0 as well. */
+    uint32_t head = (MCUGEN_RX_RING_BYTES - mcugen_rx_dma->NDTR) & (MCUGEN_RX_RING_BYTES - 1u);
+    uint32_t tail = mcugen_rx_tail & (MCUGEN_RX_RING_BYTES - 1u);
+    if (head == tail) {
+        return 0;
+    }
+    /* The line holding the byte may be in the D-cache from before the DMA wrote it:
+     * invalidate it (the barriers also order this after the NDTR read). */
+    mcugen_dcache_lines(&MCUGEN_M7_CACHE_OPS->DCIMVAC, (uintptr_t)&mcugen_rx_ring[tail], 1u);
+    *byte = mcugen_rx_ring[tail];
+    mcugen_rx_tail = (tail + 1u) & (MCUGEN_RX_RING_BYTES - 1u);
+    return 1;
 }
 
 uint8_t mcugen_soc_uart_read_byte(void)
 {
     uint8_t byte;
-    while (!mcugen_uart_take(&byte)) {
+    while (!mcugen_soc_uart_poll_byte(&byte)) {
     }
     return byte;
-}
-
-int mcugen_soc_uart_poll_byte(uint8_t *byte)
-{
-    return mcugen_uart_take(byte);
 }
