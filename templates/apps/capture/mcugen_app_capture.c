@@ -3,7 +3,7 @@
  * CAPTURE (no payload) takes a frame and answers u32 frame number, u8 status (0 ok,
  * else the camera's error as a negative i8), u8 format (MCUGEN_PIXEL_*), u16 width,
  * u16 height, u32 bytes, u32 CRC-32 of the frame. GET_FRAME (u32 offset, u16 max
- * bytes, 1..1019) answers u32 offset and exactly that many bytes of the frame the
+ * bytes, 1..1020) answers u32 offset and exactly that many bytes of the frame the
  * last CAPTURE took, which stays put until the next CAPTURE (docs/protocol.md).
  *
  * A board whose camera is host-fed has no sensor to capture from: there the frames

@@ -1,7 +1,7 @@
 /* See mcugen_camera_host.h. The board API's camera functions, on a host-fed board.
  *
  * FRAME request: u16 frame id (1..65535, a new one per frame), u8 format (MCUGEN_PIXEL_*),
- * u16 width, u16 height, u32 byte offset, then 1..1011 bytes of the frame. The host sends
+ * u16 width, u16 height, u32 byte offset, then 1..1013 bytes of the frame. The host sends
  * a frame's chunks in order; a chunk again (a retry) is harmless, and a chunk of a frame
  * already delivered is acknowledged without delivering it twice. Reply: u16 frame id,
  * u32 offset, u16 bytes taken, u8 1 when the frame is whole.
