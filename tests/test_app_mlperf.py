@@ -514,7 +514,8 @@ def _generate_has_app_flag() -> str | None:
 @pytest.mark.shared
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
-def test_runner_session_on_qemu_cm7(tmp_path):
+@pytest.mark.parametrize("board_id", ["qemu-cm7", "qemu-stm32f405"])
+def test_runner_session_on_the_emulated_boards(tmp_path, board_id):
     reason = _generate_has_app_flag()
     if reason:
         pytest.skip(reason)
@@ -522,20 +523,20 @@ def test_runner_session_on_qemu_cm7(tmp_path):
         pytest.skip(f"../shared not found at {SHARED_MODELS.parent}")
     case = SHARED_CASES[0]
     project = tmp_path / "fw"
-    proc = run_cli("generate", case.model, "--board", "qemu-cm7", "--app", APP_ID, "--set",
+    proc = run_cli("generate", case.model, "--board", board_id, "--app", APP_ID, "--set",
                    f"input={case.input_mode}", "--set", f"model_tag={case.model_tag}", "-o", project)
     assert proc.returncode == 0, proc.stderr
     proc = run_cli("build", project, "--json", timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     elf = Path(json.loads(proc.stdout)["elf"])
     vectors = _case_vectors(case)
-    with Emulator(get_board("qemu-cm7"), elf) as emu, open_link(emu.url) as port:
+    with Emulator(get_board(board_id), elf) as emu, open_link(emu.url) as port:
         link = RunnerLink(port, timeout=60)
         boot = read_boot(link)
-        assert boot.board == "qemu-cm7"
-        run_runner_session(link, case.model, vectors[:1], board_id="qemu-cm7", model_tag=case.model_tag,
+        assert boot.board == board_id
+        run_runner_session(link, case.model, vectors[:1], board_id=board_id, model_tag=case.model_tag,
                            input_bytes=len(vectors[0].runner_bytes))
-        check_hello(port, "qemu-cm7", case.model)
-        run_runner_session(link, case.model, vectors[1:], board_id="qemu-cm7", model_tag=case.model_tag,
+        check_hello(port, board_id, case.model)
+        run_runner_session(link, case.model, vectors[1:], board_id=board_id, model_tag=case.model_tag,
                            input_bytes=len(vectors[0].runner_bytes))
         emu.check_alive()

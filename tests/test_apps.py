@@ -85,12 +85,15 @@ def test_find_port_by_usb_id():
 # ---- the emulated board: the whole app loop ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def person_project(tmp_path_factory):
+EMULATED = [b.id for b in list_boards() if b.emulated]
+
+
+@pytest.fixture(scope="module", params=EMULATED)
+def person_project(request, tmp_path_factory):
     if not PERSON.is_file():
         pytest.skip(f"needs ../shared: {PERSON} not found")
-    project = tmp_path_factory.mktemp("person") / "fw"
-    generate_firmware_project(PERSON, "qemu-cm7", project, app="person-led")
+    project = tmp_path_factory.mktemp(f"person-{request.param}") / "fw"
+    generate_firmware_project(PERSON, request.param, project, app="person-led")
     build_project(project)
     return project
 
@@ -145,11 +148,12 @@ def test_flash_boots_the_emulated_board_and_checks_the_model(person_project, tmp
         run("flash", str(person_project), "--stop")
 
 
-def test_capture_saves_pngs_in_the_data_layout(tmp_path):
+@pytest.mark.parametrize("board_id", EMULATED)
+def test_capture_saves_pngs_in_the_data_layout(tmp_path, board_id):
     from PIL import Image
 
     project = tmp_path / "cap"
-    generate_firmware_project(EXAMPLE_MODEL, "qemu-cm7", project, app="capture")
+    generate_firmware_project(EXAMPLE_MODEL, board_id, project, app="capture")
     r = run("capture", "--emulate", str(project), "-o", str(tmp_path / "data"), "--count", "2", "--label", "bars")
     assert r.returncode == 0, r.stderr
     first, second = sorted((tmp_path / "data" / "bars").glob("*.png"))
@@ -185,6 +189,28 @@ def test_real_camera_boards_build_and_fit(tmp_path, board_id, model, app):
         assert region.origin <= frame[0] and frame[0] + frame[1] <= region.origin + region.size
     else:  # bench never captures: the linker dropped the camera driver and its buffer
         assert frame is None
+
+
+def _claims(level: str) -> list[tuple[str, str]]:
+    return sorted((b.id, app) for b in list_boards() for app, lvl in b.verified.items() if lvl == level)
+
+
+def test_every_claim_in_the_board_files_has_its_test():
+    """`mcugen boards` says what is verified; each claim is one of these tests' cases."""
+    emulated = {(board, app) for board in EMULATED for app in ("bench", "person-led", "capture", "mlperf-tiny")}
+    assert set(_claims("emulated")) <= emulated  # end_to_end (bench), feed, capture, test_app_mlperf
+    assert not _claims("hardware")  # nothing has run on a real board
+    host = {(b, a) for b in ("esp32-cam", "esp32-s3-eye") for a in ("bench", "person-led", "capture")}
+    assert set(_claims("host")) <= host  # tests/test_esp32_host.py
+
+
+@pytest.mark.shared
+@pytest.mark.parametrize("board_id, app", _claims("compiled"))
+def test_every_compiled_claim_builds_and_fits(tmp_path, board_id, app):
+    project = tmp_path / "fw"
+    generate_firmware_project(PERSON, board_id, project, app=app)
+    report = build_project(project)
+    assert report.elf.is_file() and report.arena.region == get_board(board_id).arena_region
 
 
 @pytest.mark.shared
