@@ -244,7 +244,12 @@ def _platformio_ini(board: Board, env_name: str, flags: list[str], model_name: s
     for key, value in sorted(pio.items()):
         if "." in key:  # verbatim platformio.ini options from the board file (board_build.*, board_upload.*)
             lines.append(f"{key} = {value}")
-    if board.upload and board.upload.protocol != "emulator":
+    if board.upload and board.upload.protocol == "emulator":
+        # Nothing to write: mcugen boots the image in a QEMU that keeps running (mcugen flash).
+        lines += ["upload_protocol = custom",
+                  f'upload_command = $PYTHONEXE -m mcugen.emulator_upload --board {board.id} --project "$PROJECT_DIR" '
+                  '"$BUILD_DIR/${PROGNAME}.elf"']
+    elif board.upload:
         lines.append(f"upload_protocol = {board.upload.protocol}")
         if board.upload.command:
             lines.append(f"upload_command = {board.upload.command}")

@@ -6,9 +6,9 @@
 1. The port: the one given, or on a real board the one USB serial port whose VID:PID
    the board file lists ([serial] usb_ids; one clear line when none or several are
    found); an emulated board's port is that of the QEMU the upload starts.
-2. Upload: real boards through PlatformIO (`pio run -t upload`) by the board's upload
-   protocol; an emulated board has nothing to write, so its "upload" boots the image
-   in a QEMU left running (a powered board), stopped by the next flash or `--stop`.
+2. Upload through PlatformIO (`pio run -t upload`) by the board's upload protocol; an
+   emulated board's upload_command (mcugen.emulator_upload) boots the image in a QEMU
+   left running, as a powered board, stopped by the next flash or `--stop`.
 3. Verify: wait for the firmware's HELLO (boards reset after an upload), then check
    that it was generated from this project's model; a wrong one is one line, exit 2.
 """
@@ -80,17 +80,18 @@ def stop_emulated(project: str | Path) -> bool:
     return True
 
 
-def _boot_emulated(project: Path, board: Board, meta: dict) -> str:
-    from .build import build_project
-    from .emulator import boot_detached
+def record_emulated(project: str | Path, pid: int, url: str, elf: Path) -> None:
+    """Where the emulated board this project was flashed to listens (emulator_upload writes it)."""
+    state = _emulator_state(Path(project))
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(json.dumps({"pid": pid, "url": url, "elf": str(elf)}) + "\n")
 
-    elf = project / ".pio" / "build" / meta["env"] / "firmware.elf"
-    if not elf.is_file():
-        elf = build_project(project).elf
-    stop_emulated(project)
-    pid, url = boot_detached(board, elf, project / ".pio" / "mcugen-emulator.log")
-    _emulator_state(project).write_text(json.dumps({"pid": pid, "url": url, "elf": str(elf)}) + "\n")
-    return url
+
+def _emulated_url(project: Path) -> str:
+    try:
+        return json.loads(_emulator_state(project).read_text())["url"]
+    except (OSError, ValueError, KeyError):
+        raise FlashError(f"no emulated board is running {project}", f"mcugen flash {project}") from None
 
 
 def wait_for_hello(url: str, expected_sha256: str, *, baud: int, seconds: float) -> Hello:
@@ -124,23 +125,18 @@ def flash_project(project_dir: str | Path, port: str | None = None, *, upload: b
     meta = read_metadata(project)
     board = get_board(meta["board"])
     baud = int(board.serial["baud"])
-    if board.emulated:
-        if upload:
-            url = _boot_emulated(project, board, meta)
-            port = port or url
-        elif port is None:
-            try:
-                port = json.loads(_emulator_state(project).read_text())["url"]
-            except (OSError, ValueError, KeyError):
-                raise FlashError(f"{board.id} is not running this project", f"mcugen flash {project_dir}") from None
-    else:
-        if port is None:
-            if list_ports is None:
-                from serial.tools.list_ports import comports as list_ports
-            port = find_port(board, list_ports())
-        if upload:
-            from .build import upload_project
+    if port is None and not board.emulated:
+        if list_ports is None:
+            from serial.tools.list_ports import comports as list_ports
+        port = find_port(board, list_ports())
+    if upload:
+        from .build import build_project, upload_project
 
-            upload_project(project, port=port)
+        if not (project / ".pio" / "build" / meta["env"] / "firmware.elf").is_file():
+            build_project(project)  # one clear line for a build error, before the upload's log
+        # By the board's protocol; an emulated board's boots the image (mcugen.emulator_upload).
+        upload_project(project, port=None if board.emulated else port)
+    if port is None:  # emulated: where the upload's QEMU listens
+        port = _emulated_url(project)
     hello = wait_for_hello(port, meta["model_sha256"], baud=baud, seconds=wait_seconds)
     return FlashResult(board, port, hello, upload)

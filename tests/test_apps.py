@@ -8,6 +8,7 @@ QEMU running it, pyserial on its TCP serial port, tflite-micro as the reference.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -146,6 +147,24 @@ def test_flash_boots_the_emulated_board_and_checks_the_model(person_project, tmp
         assert r2.returncode == 3 and "no HELLO" in r2.stderr
     finally:
         run("flash", str(person_project), "--stop")
+
+
+def test_flash_a_real_board_uploads_by_its_protocol_then_waits_for_hello(tmp_path):
+    """The STM32 Discovery's stlink upload, with a stand-in st-flash where the ST-LINK would be;
+    nothing answers on the port afterwards, and flash says so in one line."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    record = tmp_path / "st-flash.args"
+    (tools / "st-flash").write_text(f'#!/bin/sh\necho "$@" > "{record}"\n')
+    (tools / "st-flash").chmod(0o755)
+    project = tmp_path / "disco"
+    generate_firmware_project(EXAMPLE_MODEL, "disco-f746ng", project)
+    env = dict(os.environ, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}")
+    r = subprocess.run([*MCUGEN, "flash", str(project), "--port", "socket://127.0.0.1:9", "--wait", "2"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    args = record.read_text().split()
+    assert args[:2] == ["--reset", "write"] and args[2].endswith("firmware.bin") and args[3] == "0x08000000"
+    assert r.returncode == 3 and "no HELLO" in r.stderr and "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("board_id", EMULATED)

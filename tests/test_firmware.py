@@ -165,7 +165,7 @@ def test_project_files_are_deterministic_and_complete():
                                             "-Wl,--gc-sections", "--specs=nano.specs"]:
             assert f"    {flag}\n" in ini, flag
         assert "platform = ststm32\n" in ini and "board_build.ldscript = $PROJECT_DIR/mcugen.ld" in ini
-        assert "symlink://" not in ini and "upload_protocol" not in ini  # emulated: nothing to upload
+        assert "symlink://" not in ini and "upload_command = $PYTHONEXE -m mcugen.emulator_upload" in ini
         ld = files["mcugen.ld"]
         for r in board.regions:
             assert f"{r.name} (" in ld and f"LENGTH = {r.size}" in ld

@@ -289,12 +289,29 @@ def test_upload_custom_runs_the_upload_command_with_the_bin(home, tmp_path):
 
 
 @needs_gcc
-def test_other_upload_protocols_are_refused_in_one_line(home, tmp_path):
+def test_upload_stlink_runs_st_flash_at_the_flash_origin(home, tmp_path, monkeypatch):
+    """No ST-LINK here: a stand-in st-flash on PATH records what it was asked to write."""
+    record = tmp_path / "st-flash.args"
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    fake = tools / "st-flash"
+    fake.write_text(f'#!/bin/sh\necho "$@" > "{record}"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
     project = write_project(tmp_path / "stlink", upload="stlink")
+    run_project(project, ENV, pio_home=home, extra=("-t", "upload"))
+    args = record.read_text().split()
+    assert args[:2] == ["--reset", "write"] and args[-1] == "0x08000000"
+    assert (project / args[2]).resolve() == products(project)[1]
+
+
+@needs_gcc
+def test_other_upload_protocols_are_refused_in_one_line(home, tmp_path):
+    project = write_project(tmp_path / "jlink", upload="jlink")
     with pytest.raises(BuildError) as info:
         run_project(project, ENV, pio_home=home, extra=("-t", "upload"))
     line = info.value.one_line()
-    assert "\n" not in line and "upload_protocol = custom" in line and "'stlink'" in line
+    assert "\n" not in line and "upload_protocol = custom" in line and "'jlink'" in line
 
 
 def test_other_platforms_use_the_users_home_and_say_when_they_need_the_registry(tmp_path, monkeypatch):

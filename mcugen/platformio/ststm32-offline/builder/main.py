@@ -11,9 +11,11 @@ One addition: the machine flags among build_flags (-mcpu, -mfpu, -mfloat-abi,
 -mthumb, --specs, -nostartfiles) are passed to the link too, so gcc links the
 libc/libm/libgcc multilib the objects were compiled for.
 
-Upload (`pio run -t upload`): only `upload_protocol = custom`, which runs the
-project's upload_command with $SOURCE = firmware.bin, as PlatformIO's ststm32
-does. Any other protocol is refused with one line saying what to do.
+Upload (`pio run -t upload`): `upload_protocol = custom` runs the project's
+upload_command with $SOURCE = firmware.bin, as PlatformIO's ststm32 does;
+`stlink` runs the system's `st-flash` (Debian/Ubuntu: stlink-tools) on the bin at
+the board's flash origin (board_upload.offset_address, default 0x08000000). Any
+other protocol is refused with one line saying what to do.
 """
 
 import sys
@@ -126,6 +128,14 @@ def _refuse_upload(target, source, env):  # pylint: disable=unused-argument
         "(network needed once)\n" % (upload_protocol or "none"))
     return 1
 
+
+if upload_protocol == "stlink":
+    # PlatformIO's ststm32 drives the ST-LINK through its tool-openocd package, which only its
+    # registry has; offline, the system's st-flash does the same job.
+    env.Replace(UPLOADER="st-flash",
+                UPLOADCMD='$UPLOADER --reset write "$SOURCE" %s'
+                % (board.get("upload.offset_address", "0x08000000") if board else "0x08000000"))
+    upload_protocol = "custom"
 
 if upload_protocol == "custom":
     if not env.subst("$UPLOADCMD").strip():
