@@ -51,7 +51,8 @@ def host_agent_sources(model_path: str | Path) -> dict[str, str]:
     for name in AGENT_FILES:
         files[name] = (AGENT_DIR / name).read_text()
     port_dir = templates_dir() / "ports" / "host"
-    files["board_host.c"] = (port_dir / "board_host.c").read_text()
+    for name in ("board_host.c", "mcugen_host_link.c", "mcugen_host_link.h"):
+        files[name] = (port_dir / name).read_text()
     files["mcugen_app_bench.c"] = (templates_dir() / "apps" / "bench" / "mcugen_app_bench.c").read_text()
     files["mcugen_board_config.h"] = _environment().get_template("ports/host/mcugen_board_config.h.j2").render(
         version=__version__, board_id=HOST_BOARD_ID, clock_hz=HOST_CLOCK_HZ, counter_kind=0,

@@ -36,6 +36,7 @@ from mcugen.reference import TflmInterpreter
 
 PORT = REPO / "templates" / "ports" / "esp32"
 STUBS = PORT / "host_stubs"
+HOST_LINK = REPO / "templates" / "ports" / "host"  # the socket/stdio link both host programs share
 AGENT = REPO / "mcugen" / "agent"
 APPS = REPO / "templates" / "apps"
 CFLAGS = ["-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror", "-DMCUGEN_PROFILE"]
@@ -136,8 +137,8 @@ def build_generated(workdir: Path, files: dict[str, str]) -> Path:
     sources = sorted(str(workdir / n) for n in files if n.endswith(".c"))
     exe = workdir / "esp32_project_host"
     cmd = ["gcc", *CFLAGS, *SANITIZE_FLAGS, "-I", str(workdir / "src"), "-I", str(workdir / "lib/mcugen_model/src"),
-           "-I", str(STUBS / "include"), "-I", str(STUBS), "-o", str(exe), *sources, str(STUBS / "esp32_stub.c"),
-           "-lm"]
+           "-I", str(STUBS / "include"), "-I", str(STUBS), "-I", str(HOST_LINK), "-o", str(exe), *sources,
+           str(STUBS / "esp32_stub.c"), str(HOST_LINK / "mcugen_host_link.c"), "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return exe
@@ -159,11 +160,12 @@ def build(workdir: Path, model_path: Path, app: Path, config: str, *, sanitize: 
             shutil.copy(f, src / f.name)
     (src / "mcugen_board_config.h").write_text(config)
     sources = sorted(str(p) for p in src.glob("*.c"))
-    sources += [str(app), str(PORT / "mcugen_board_esp32.c"), str(STUBS / "esp32_stub.c"), *map(str, extra_sources)]
+    sources += [str(app), str(PORT / "mcugen_board_esp32.c"), str(STUBS / "esp32_stub.c"), str(HOST_LINK / "mcugen_host_link.c"),
+                *map(str, extra_sources)]
     exe = workdir / "esp32_host"
     flags = CFLAGS + (SANITIZE_FLAGS if sanitize else []) + [f"-D{d}" for d in defines]
     cmd = ["gcc", *flags, "-I", str(src), "-I", str(APPS / "common"), "-I", str(STUBS / "include"),
-           "-I", str(STUBS), "-o", str(exe), *sources, "-lm"]
+           "-I", str(STUBS), "-I", str(HOST_LINK), "-o", str(exe), *sources, "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return exe

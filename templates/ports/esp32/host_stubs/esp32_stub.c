@@ -19,18 +19,11 @@
 
 #include "esp32_stub.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "driver/gpio.h"
 #include "driver/uart.h"
@@ -39,6 +32,7 @@
 #include "esp_cpu.h"
 #include "esp_err.h"
 #include "esp_timer.h"
+#include "mcugen_host_link.h"
 
 void app_main(void);
 
@@ -48,113 +42,16 @@ static void stub_die(const char *what)
     exit(2);
 }
 
-/* ---- the link: a socket or stdin/stdout ---- */
+/* ---- the link: a socket or stdin/stdout (templates/ports/host/mcugen_host_link.c) ---- */
 
-static int link_stdio;
-static int link_listen_fd = -1;
-static int link_fd = -1;
-
-static void link_accept(void)
-{
-    for (;;) {
-        int fd = accept(link_listen_fd, NULL, NULL);
-        if (fd >= 0) {
-            int one = 1;
-            (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            link_fd = fd;
-            return;
-        }
-        if (errno != EINTR && errno != ECONNABORTED) {
-            stub_die("accept");
-        }
-    }
-}
-
-static void link_listen(long port)
-{
-    struct sockaddr_in addr;
-    socklen_t addr_len = sizeof addr;
-    int one = 1;
-    link_listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (link_listen_fd < 0) {
-        stub_die("socket");
-    }
-    (void)setsockopt(link_listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons((uint16_t)port);
-    if (bind(link_listen_fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(link_listen_fd, 1) != 0 ||
-        getsockname(link_listen_fd, (struct sockaddr *)&addr, &addr_len) != 0) {
-        stub_die("listen on 127.0.0.1");
-    }
-    printf("mcugen host agent listening on 127.0.0.1:%u\n", (unsigned)ntohs(addr.sin_port));
-    fflush(stdout);
-}
-
-static int link_in_fd(void)
-{
-    if (link_stdio) {
-        return STDIN_FILENO;
-    }
-    if (link_fd < 0) {
-        link_accept();
-    }
-    return link_fd;
-}
-
-/* Up to length bytes: waits at most timeout_ms (-1: until at least `want` arrived). */
 static int link_read(uint8_t *buf, size_t length, size_t want, int timeout_ms)
 {
-    size_t got = 0;
-    while (got < length) {
-        int fd = link_in_fd();
-        struct pollfd p = {fd, POLLIN, 0};
-        int wait = (timeout_ms < 0 && got < want) ? -1 : (got > 0 ? 0 : timeout_ms);
-        int ready = poll(&p, 1, wait);
-        if (ready < 0 && errno == EINTR) {
-            continue;
-        }
-        if (ready <= 0) {
-            break; /* nothing more within the time */
-        }
-        ssize_t n = read(fd, buf + got, length - got);
-        if (n > 0) {
-            got += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (link_stdio) {
-            exit(0); /* end of input: the host is done */
-        }
-        close(link_fd); /* the client went: the next read waits for the next one */
-        link_fd = -1;
-        if (timeout_ms >= 0) {
-            break;
-        }
-    }
-    return (int)got;
+    return (int)mcugen_host_link_read(buf, length, want, timeout_ms);
 }
 
 static void link_write(const uint8_t *data, size_t length)
 {
-    int fd = link_stdio ? STDOUT_FILENO : link_fd;
-    while (length > 0 && fd >= 0) {
-        ssize_t n = write(fd, data, length);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (link_stdio) {
-                exit(0); /* nobody reads any more */
-            }
-            return; /* a vanished client: the bytes are lost */
-        }
-        data += n;
-        length -= (size_t)n;
-    }
+    mcugen_host_link_write(data, length);
 }
 
 static int ticks_to_ms(uint32_t ticks)
@@ -548,40 +445,13 @@ const uint8_t *esp32_stub_camera_frame(size_t *length)
 
 /* ---- startup: what ESP-IDF does before app_main ---- */
 
-static void usage(const char *argv0)
-{
-    fprintf(stderr, "usage: %s --port N | --stdio\n", argv0);
-    exit(2);
-}
-
 int main(int argc, char **argv)
 {
-    long port = -1;
-    for (int i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--stdio") == 0) {
-            link_stdio = 1;
-        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            char *end = NULL;
-            port = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end != '\0' || port < 0 || port > 65535) {
-                usage(argv[0]);
-            }
-        } else {
-            usage(argv[0]);
-        }
-    }
-    if (link_stdio == (port >= 0)) {
-        usage(argv[0]);
-    }
-    signal(SIGPIPE, SIG_IGN);
+    mcugen_host_link_open(argc, argv, 1);
     time_start_ns = host_ns();
     const char *start = getenv("MCUGEN_ESP32_STUB_CCOUNT_START");
     if (start != NULL) {
         ccount_start = (uint32_t)strtoul(start, NULL, 0);
-    }
-    if (!link_stdio) {
-        link_listen(port);
-        link_accept();
     }
     app_main();
     return 0;
