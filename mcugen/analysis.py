@@ -10,9 +10,10 @@ from typing import Any
 from .errors import ReferenceInterpreterError
 from .ir import Graph, Tensor
 from .loader import load_model
-from .codegen.lowering import UnsupportedOpError, lower_graph, supported_ops
+from .codegen.lowering import UnsupportedOpError, lower_graph, plan_for, supported_ops
+from .target import PORTABLE
 from .ops import data_inputs, op_macs
-from .planner import MemoryPlan, plan_memory
+from .planner import MemoryPlan
 from .reference import TflmArena, tflm_arena
 
 
@@ -105,8 +106,9 @@ def weight_tensors(graph: Graph) -> dict[int, Tensor]:
     return found
 
 
-def analyze_graph(graph: Graph, name: str) -> ModelReport:
-    plan = plan_memory(graph)
+def analyze_graph(graph: Graph, name: str, variant: str = PORTABLE) -> ModelReport:
+    """variant: the kernels the model would be compiled with (their scratch is in the arena)."""
+    plan = plan_for(graph, variant)
     known = supported_ops()
     unsupported = {op.index for op in graph.operators if op.op not in known}
     rows = []
@@ -125,7 +127,7 @@ def analyze_graph(graph: Graph, name: str) -> ModelReport:
     refusal = None
     if not unsupported:
         try:
-            _, ctx = lower_graph(graph, plan)
+            _, ctx = lower_graph(graph, plan, variant)
             constants = sum(a.nbytes for a in ctx.arrays)
         except UnsupportedOpError as exc:  # a known op with an option mcugen cannot honour
             refusal = exc.message
@@ -144,9 +146,9 @@ def analyze_graph(graph: Graph, name: str) -> ModelReport:
     )
 
 
-def analyze_model(path: str | Path, with_tflm: bool = True) -> tuple[Graph, ModelReport]:
+def analyze_model(path: str | Path, with_tflm: bool = True, variant: str = PORTABLE) -> tuple[Graph, ModelReport]:
     graph = load_model(path)
-    report = analyze_graph(graph, Path(path).name)
+    report = analyze_graph(graph, Path(path).name, variant)
     if not with_tflm:
         report.tflm_error = "skipped (--no-tflm)"
     else:

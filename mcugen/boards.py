@@ -18,6 +18,7 @@ else:  # pragma: no cover
 
 from .errors import BoardError
 from .resources import boards_dir
+from .target import CORES, Target, target_for
 
 SCHEMA_VERSION = 1
 DEFAULT_BOARD = "qemu-cm7"
@@ -111,7 +112,13 @@ class Board:
     leds: tuple[Led, ...] = ()
     upload: Upload | None = None
     verified: dict[str, str] = field(default_factory=dict)  # app id -> VERIFIED_LEVELS entry
+    dsp: bool | None = None  # the board file's say, where the core leaves the DSP extension open
     path: Path | None = field(default=None, compare=False)
+
+    @property
+    def target(self) -> Target:
+        """What the code generator may assume about this board's core."""
+        return target_for(self.id, self.core, self.fpu, self.dsp)
 
     def led(self, name: str) -> int:
         """Index of the LED called `name`; KeyError if the board has none of that name."""
@@ -146,6 +153,7 @@ class Board:
             "mcu": self.mcu,
             "core": self.core,
             "fpu": self.fpu,
+            "target": {"dsp": self.target.dsp, "mve": self.target.mve, "kernels": self.target.best_variant},
             "clock_hz": self.clock_hz,
             "emulated": self.emulated,
             "flash_bytes": self.flash_bytes,
@@ -184,6 +192,8 @@ _TOP_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "mcu": (str, True),
     "core": (str, True),
     "fpu": (str, True),
+    # Only where the core leaves the DSP extension to the chip's maker (Cortex-M33).
+    "dsp": (bool, False),
     "clock_hz": (int, True),
     "emulated": (bool, True),
     "sources": (list, True),
@@ -224,8 +234,7 @@ _UPLOAD_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "how": (str, True),
 }
 _USB_ID = re.compile(r"[0-9a-f]{4}:[0-9a-f]{4}")
-_CORES = {"cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55",
-          "xtensa-lx6", "xtensa-lx7", "riscv32"}
+_CORES = set(CORES)  # mcugen/target.py: each core's instruction-set facts
 _COUNTER_KINDS = {"cycles", "instructions"}
 # [firmware]: how mcugen builds its own firmware for the board (templates/ports/<port>/).
 _FIRMWARE_FIELDS: dict[str, tuple[type, bool]] = {
@@ -284,6 +293,9 @@ def load_board_file(path: Path) -> Board:
         raise c.fail(f"id '{data['id']}' must match the file name '{path.stem}'")
     if data["core"] not in _CORES:
         raise c.fail(f"core '{data['core']}' is not one of {', '.join(sorted(_CORES))}")
+    if "dsp" in data and CORES[data["core"]].dsp is not None and data["dsp"] != CORES[data["core"]].dsp:
+        raise c.fail(f"dsp = {str(data['dsp']).lower()} contradicts {data['core']}, which "
+                     f"{'always' if CORES[data['core']].dsp else 'never'} has the DSP extension")
     if data["clock_hz"] <= 0:
         raise c.fail("clock_hz must be positive")
     if not data["sources"] or not all(isinstance(s, str) and s for s in data["sources"]):
@@ -426,6 +438,7 @@ def load_board_file(path: Path) -> Board:
         upload=Upload(upload["protocol"], upload.get("command"), upload.get("tool"),
                       tuple(upload.get("usb_ids", ())), upload["how"]),
         verified=dict(verified),
+        dsp=data.get("dsp"),
         path=path,
     )
 

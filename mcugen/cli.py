@@ -17,8 +17,15 @@ from rich.console import Console
 
 from . import __version__
 from .errors import McugenError
+from .target import AUTO, HOST, KERNEL_CHOICES
 
 EXIT_VERDICT = 1
+
+
+KERNELS_OPTION = click.option(
+    "--kernels", type=click.Choice(KERNEL_CHOICES), default=AUTO, show_default=True,
+    help="Kernel variant: auto picks arm-dsp on cores with the DSP extension (Cortex-M4/M7/M33), else portable; "
+         "portable is the reference C99 code.")
 
 
 def _console(stderr: bool = False) -> Console:
@@ -69,7 +76,8 @@ def main() -> None:
 @click.option("--board", "board_id", help="Say whether the model fits this board (see `mcugen boards`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--no-tflm", is_flag=True, help="Skip measuring TFLite Micro's arena for comparison.")
-def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool) -> None:
+@KERNELS_OPTION
+def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool, kernels: str) -> None:
     """What MODEL needs (ops, MACs, weights, arena) and whether it fits a board."""
     from .analysis import analyze_model
     from .boards import get_board
@@ -77,7 +85,8 @@ def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool) -> N
     from .render import print_fit, print_model_report
 
     board = get_board(board_id) if board_id else None  # an unknown board fails before the work
-    _, report = analyze_model(model, with_tflm=not no_tflm)
+    variant = (board.target if board else HOST).variant(kernels)
+    _, report = analyze_model(model, with_tflm=not no_tflm, variant=variant)
     flash_bytes = report.constants_bytes if report.constants_bytes is not None else report.weights_bytes
     verdict = check_fit(flash_bytes, report.arena_bytes, board) if board else None
     if as_json:
@@ -135,12 +144,13 @@ def boards(as_json: bool) -> None:
                    "(see `mcugen boards` for which board builds which).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="An application option (repeatable), e.g. --set threshold=0.6 --set leds=person=green.")
-def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tuple[str, ...]) -> None:
+@KERNELS_OPTION
+def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tuple[str, ...], kernels: str) -> None:
     """Compile MODEL ahead of time to C and write a project for BOARD running APP."""
     from .generate import HOST_TARGET, generate_host_project
 
     if board_id == HOST_TARGET:
-        result = generate_host_project(model, out_dir)
+        result = generate_host_project(model, out_dir, kernels)
         module = result.module
         click.echo(f"wrote {out_dir}/: {len(result.files)} files; {len(module.layers)} layers, arena "
                    f"{module.arena_bytes:,} B, constants {module.weights_bytes:,} B")
@@ -150,10 +160,10 @@ def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tup
     from .firmware import generate_firmware_project
 
     board = get_board(board_id)
-    fw = generate_firmware_project(model, board, out_dir, app=app_id, settings=settings)
+    fw = generate_firmware_project(model, board, out_dir, app=app_id, settings=settings, kernels=kernels)
     module = fw.model.module
     click.echo(f"wrote {out_dir}/: PlatformIO project for {board.id} ({board.name}), app {fw.app}; "
-               f"{len(module.layers)} layers, "
+               f"{len(module.layers)} layers ({module.variant} kernels), "
                f"arena {module.arena_bytes:,} B, constants {module.weights_bytes:,} B; firmware {fw.build_id}")
     click.echo(f"next: mcugen build {out_dir}")
 
@@ -436,7 +446,9 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
 @click.option("--seed", default=0, show_default=True, help="Seed for the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with AddressSanitizer and UBSan.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, sanitize: bool, as_json: bool) -> None:
+@KERNELS_OPTION
+def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, sanitize: bool, as_json: bool,
+             kernels: str) -> None:
     """Run MODEL's generated C on the host against the tflite-micro reference, bit for bit."""
     from pathlib import Path
 
@@ -446,7 +458,7 @@ def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, san
     if n_random == 0 and not vectors:
         raise McugenError("nothing to run: give --inputs N (N > 0) or --vectors FILE.npy")
     report = validate_model(model, n_random=n_random, vectors=[Path(v) for v in vectors], seed=seed,
-                            sanitize=sanitize)
+                            sanitize=sanitize, kernels=kernels)
     if as_json:
         _print_json(report.to_json())
     else:

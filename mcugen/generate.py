@@ -9,8 +9,10 @@ from . import __version__
 from .codegen.emit import ModelModule, _environment, render_model_module, runtime_files
 from .ir import Graph
 from .loader import load_model
-from .planner import MemoryPlan, plan_memory
+from .codegen.lowering import plan_for
+from .planner import MemoryPlan
 from .project import write_project
+from .target import AUTO, HOST, Target
 
 HOST_TARGET = "host"
 
@@ -22,13 +24,21 @@ class GeneratedModel:
     module: ModelModule
     files: dict[str, str]
 
+    @property
+    def variant(self) -> str:
+        return self.module.variant
 
-def compile_model(model_path: str | Path) -> GeneratedModel:
-    """Everything up to the C text, in memory; raises before anything is written."""
+
+def compile_model(model_path: str | Path, target: Target = HOST, kernels: str = AUTO) -> GeneratedModel:
+    """Everything up to the C text, in memory; raises before anything is written.
+
+    kernels: `auto` (the target's fastest variant: arm-dsp where the core has the DSP
+    extension), `portable` or `arm-dsp` (which the host runs through portable C)."""
     model_path = Path(model_path)
+    variant = target.variant(kernels)
     graph = load_model(model_path)
-    plan = plan_memory(graph)
-    module = render_model_module(graph, plan, model_path.read_bytes(), model_path.name)
+    plan = plan_for(graph, variant)
+    module = render_model_module(graph, plan, model_path.read_bytes(), model_path.name, variant)
     files = dict(runtime_files(module.headers))
     files.update(module.files)
     return GeneratedModel(graph, plan, module, files)
@@ -43,8 +53,8 @@ def host_files(model: GeneratedModel, model_name: str) -> dict[str, str]:
     return files
 
 
-def generate_host_project(model_path: str | Path, out_dir: str | Path) -> GeneratedModel:
-    model = compile_model(model_path)
+def generate_host_project(model_path: str | Path, out_dir: str | Path, kernels: str = AUTO) -> GeneratedModel:
+    model = compile_model(model_path, HOST, kernels)
     files = host_files(model, Path(model_path).name)
     write_project(Path(out_dir), files, f"mcugen {__version__} host project for {Path(model_path).name}")
     model.files = files

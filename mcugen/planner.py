@@ -6,6 +6,11 @@ only reinterprets (RESHAPE, SQUEEZE, EXPAND_DIMS) share one buffer instead of
 being copied. Buffers are placed first-fit at 16-byte-aligned offsets; several
 placement orders are tried and the smallest arena wins. The arena size is then
 known at build time: no trial and error.
+
+A kernel may also need scratch memory while it runs (an arm-dsp convolution's
+widened input columns): the code generator says how much per layer, and the plan
+places it like a tensor that lives during that one layer, so `inspect` and the
+generated arena count it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ class Buffer:
     first: int  # first op position (execution order) that touches it
     last: int  # last op position that touches it
     offset: int = -1
+    scratch_for: int | None = None  # op position whose kernel uses it as scratch (no tensor)
 
     @property
     def aligned_size(self) -> int:
@@ -50,6 +56,8 @@ class MemoryPlan:
     strategy: str = ""
     alignment: int = ALIGNMENT
     tensor_buffer: dict[int, int] = field(default_factory=dict)
+    scratch_offsets: dict[int, int] = field(default_factory=dict)  # op position -> arena offset
+    scratch_bytes: dict[int, int] = field(default_factory=dict)  # op position -> bytes
 
     def check(self) -> None:
         """Assert no two buffers alive at the same time share bytes."""
@@ -136,8 +144,12 @@ _ORDERS = {
 }
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
+def plan_memory(graph: Graph, scratch: dict[int, int] | None = None) -> MemoryPlan:
+    """scratch: op position -> bytes its kernel needs while it runs."""
     buffers = _lifetimes(graph)
+    for pos, size in sorted((scratch or {}).items()):
+        if size > 0:
+            buffers.append(Buffer(len(buffers), [], size, pos, pos, scratch_for=pos))
     best: tuple[int, str, dict[int, int]] | None = None
     for name, key in _ORDERS.items():
         arena = _place(buffers, sorted(buffers, key=key))
@@ -148,9 +160,12 @@ def plan_memory(graph: Graph) -> MemoryPlan:
         b.offset = offsets[b.id]
     tensor_offsets = {t: b.offset for b in buffers for t in b.tensors}
     tensor_buffer = {t: b.id for b in buffers for t in b.tensors}
+    scratch_offsets = {b.scratch_for: b.offset for b in buffers if b.scratch_for is not None}
+    scratch_bytes = {b.scratch_for: b.size for b in buffers if b.scratch_for is not None}
     live = [
         sum(b.size for b in buffers if b.first <= pos <= b.last) for pos in range(len(graph.operators))
     ]
-    plan = MemoryPlan(buffers, arena_bytes, tensor_offsets, live, strategy, ALIGNMENT, tensor_buffer)
+    plan = MemoryPlan(buffers, arena_bytes, tensor_offsets, live, strategy, ALIGNMENT, tensor_buffer,
+                      scratch_offsets, scratch_bytes)
     plan.check()
     return plan

@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import McugenError
 from .generate import GeneratedModel, compile_model, host_files
+from .target import AUTO, HOST
 from .ir import NUMPY_DTYPES, Tensor
 from .project import write_project
 from .reference import TflmInterpreter
@@ -163,9 +164,11 @@ def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor
 
 def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Path] | None = None, seed: int = 0,
                    sanitize: bool = False, workdir: Path | None = None, cc: str | None = None,
-                   model: GeneratedModel | None = None) -> ValidationReport:
+                   model: GeneratedModel | None = None, kernels: str = AUTO) -> ValidationReport:
+    """kernels: the variant to run (`auto` is the host's: portable; `arm-dsp` runs the
+    DSP kernels through mcugen_simd.h's portable C)."""
     model_path = Path(model_path)
-    model = model or compile_model(model_path)
+    model = model or compile_model(model_path, HOST, kernels)
     graph = model.graph
     inputs, outputs = graph.input_tensors(), graph.output_tensors()
     vector_sets, notes = load_vectors(list(vectors or []), inputs)

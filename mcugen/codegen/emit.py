@@ -17,7 +17,9 @@ from .. import __version__
 from ..ir import Graph, Tensor
 from ..planner import ALIGNMENT, MemoryPlan
 from ..resources import templates_dir
-from .lowering import C_TYPES, ConstArray, LayerCall, c_float, lower_graph
+from ..target import PORTABLE
+from .kernels import KERNELS
+from .lowering import C_TYPES, ConstArray, LayerCall, c_float, c_int, lower_graph
 
 _DTYPE_CODES = {"int8": "MCUGEN_DTYPE_INT8", "uint8": "MCUGEN_DTYPE_UINT8", "float32": "MCUGEN_DTYPE_FLOAT32",
                 "int16": "MCUGEN_DTYPE_INT16", "int32": "MCUGEN_DTYPE_INT32"}
@@ -47,6 +49,7 @@ class ModelModule:
     arena_bytes: int
     weights_bytes: int
     model_sha256: str
+    variant: str = PORTABLE
 
 
 def _edge(t: Tensor, plan: MemoryPlan) -> EdgeInfo:
@@ -59,11 +62,14 @@ def _edge(t: Tensor, plan: MemoryPlan) -> EdgeInfo:
 def _format_values(array: ConstArray) -> list[str]:
     values = array.values
     if array.group > 1:
-        items = ["{%s}" % ", ".join(str(int(v)) for v in values[i : i + array.group])
+        items = ["{%s}" % ", ".join(c_int(int(v)) for v in values[i : i + array.group])
                  for i in range(0, len(values), array.group)]
         per_line = max(1, _VALUES_PER_LINE // (array.group * 4))
     elif values.dtype.kind == "f":
         items = [c_float(float(v)) for v in values]
+        per_line = 8
+    elif array.ctype == "uint32_t":  # packed int8 words: four taps each, readable as bytes
+        items = ["0x%08x" % v for v in values.astype(np.int64).tolist()]
         per_line = 8
     else:
         items = [str(v) for v in values.astype(np.int64).tolist()]
@@ -90,8 +96,9 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, model_name: str) -> ModelModule:
-    layers, ctx = lower_graph(graph, plan)
+def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, model_name: str,
+                        variant: str = PORTABLE) -> ModelModule:
+    layers, ctx = lower_graph(graph, plan, variant)
     sha = hashlib.sha256(model_bytes).hexdigest()
     headers = sorted({layer.header for layer in layers if layer.header})
     weights_bytes = sum(a.nbytes for a in ctx.arrays)
@@ -110,12 +117,14 @@ def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, mode
         arrays=ctx.arrays,
         headers=headers,
         weights_bytes=weights_bytes,
+        variant=variant,
+        kernel_variants=sorted({layer.spec.variant for layer in layers if layer.spec}),
     )
     files = {
         "mcugen_model.h": env.get_template("model/mcugen_model.h.j2").render(**values),
         "mcugen_model.c": env.get_template("model/mcugen_model.c.j2").render(**values),
     }
-    return ModelModule(files, headers, layers, ctx.arrays, plan.arena_bytes, weights_bytes, sha)
+    return ModelModule(files, headers, layers, ctx.arrays, plan.arena_bytes, weights_bytes, sha, variant)
 
 
 def runtime_dir() -> Path:
@@ -126,6 +135,8 @@ def runtime_files(headers: list[str]) -> dict[str, str]:
     """The portable C runtime a model needs, copied as is: the shared header plus
     each kernel's header and source (mcugen_model.c includes exactly these)."""
     names = ["mcugen_common.h"]
+    needs = {h for spec in KERNELS.values() if spec.header in headers for h in spec.needs}
+    names += sorted(needs)
     for header in headers:
         names += [header, header[: -len(".h")] + ".c"]
     root = runtime_dir()

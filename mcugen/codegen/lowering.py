@@ -5,6 +5,13 @@ lowering function with ``@lowers("OP")``. A lowering computes every constant the
 kernel needs (multipliers, shifts, offsets, ranges, shapes) in Python and
 returns a LayerCall; it raises UnsupportedOpError for options it cannot honour,
 before anything is written.
+
+Kernel variants: the model is compiled for one variant (mcugen/target.py: portable,
+or arm-dsp on cores with the DSP extension). An op family that has a faster kernel
+registers a chooser with ``@chooses("OP")``: from the layer alone it says whether the
+layer takes the variant's kernel and how much scratch that kernel needs. The planner
+places the scratch before lowering, and the lowering asks the same chooser, so the
+kernel that runs is the kernel that was planned (CMSIS-NN's get_buffer_size pattern).
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ import numpy as np
 
 from ..errors import McugenError
 from ..ir import Graph, Operator, Tensor
-from ..planner import MemoryPlan
+from ..planner import MemoryPlan, plan_memory
+from ..target import PORTABLE
+from .kernels import KERNELS, KernelSpec
 
 C_TYPES = {
     "int8": "int8_t",
@@ -57,6 +66,12 @@ class ConstArray:
         return int(self.values.size * (4 if self.group > 1 else self.values.dtype.itemsize))
 
 
+class KernelFieldError(McugenError):
+    """A lowering filled a kernel's parameter struct wrongly: a bug in mcugen, caught before any C is written."""
+
+    exit_code = 70
+
+
 @dataclass
 class LayerCall:
     index: int
@@ -68,10 +83,72 @@ class LayerCall:
     args: list[str] = field(default_factory=list)  # C expressions after &params
     header: str | None = None  # runtime header declaring the kernel
     macs: int = 0
+    spec: KernelSpec | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.kernel is None:
+            return
+        spec = KERNELS.get(self.kernel)
+        if spec is None:
+            raise KernelFieldError(f"layer {self.index} ({self.op}): kernel {self.kernel} has no spec",
+                                   "declare it in mcugen/codegen/kernels.py")
+        given = [name for name, _ in self.params]
+        problems = []
+        if self.params_type not in (None, spec.params_type):
+            problems.append(f"parameter type {self.params_type} is not {spec.params_type}")
+        if self.header not in (None, spec.header):
+            problems.append(f"header {self.header} is not {spec.header}")
+        missing = [f for f in spec.fields if f not in given]
+        unknown = [f for f in given if f not in spec.fields]
+        twice = sorted({f for f in given if given.count(f) > 1})
+        for what, names in (("missing", missing), ("unknown", unknown), ("set twice", twice)):
+            if names:
+                problems.append(f"{what} field(s) {', '.join(names)}")
+        if problems:
+            raise KernelFieldError(f"layer {self.index} ({self.op}): {self.kernel}: {'; '.join(problems)}",
+                                   "a bug in mcugen's lowering; please report it with the model")
+        self.spec = spec
+        self.params_type = spec.params_type
+        self.header = spec.header
+        order = {f: i for i, f in enumerate(spec.fields)}
+        self.params = sorted(self.params, key=lambda kv: order[kv[0]])
+
+    @classmethod
+    def of(cls, spec: KernelSpec, index: int, op: str, comment: str, params: list[tuple[str, str]],
+           args: list[str], macs: int = 0) -> "LayerCall":
+        return cls(index, op, comment, spec.name, spec.params_type, params, args, spec.header, macs)
 
 
 Lowering = Callable[["LoweringContext", Operator], LayerCall]
 LOWERINGS: dict[str, Lowering] = {}
+
+
+@dataclass(frozen=True)
+class KernelChoice:
+    """Which variant's kernel a layer runs, and the scratch bytes it needs."""
+
+    variant: str = PORTABLE
+    scratch_bytes: int = 0
+
+
+# (graph, op, variant the model is compiled for) -> the layer's choice
+Chooser = Callable[[Graph, Operator, str], KernelChoice]
+CHOOSERS: dict[str, Chooser] = {}
+
+
+def chooses(*ops: str) -> Callable[[Chooser], Chooser]:
+    def register(fn: Chooser) -> Chooser:
+        for op in ops:
+            CHOOSERS[op] = fn
+        return fn
+    return register
+
+
+def choose_kernel(graph: Graph, op: Operator, variant: str) -> KernelChoice:
+    chooser = CHOOSERS.get(op.op)
+    if chooser is None or variant == PORTABLE:
+        return KernelChoice()
+    return chooser(graph, op, variant)
 
 
 def lowers(*ops: str) -> Callable[[Lowering], Lowering]:
@@ -113,10 +190,12 @@ def shape_text(t: Tensor) -> str:
 class LoweringContext:
     """What a lowering may ask: tensors, their arena pointers, and const arrays."""
 
-    def __init__(self, graph: Graph, plan: MemoryPlan, arena_symbol: str = "mcugen_arena"):
+    def __init__(self, graph: Graph, plan: MemoryPlan, arena_symbol: str = "mcugen_arena", variant: str = PORTABLE):
         self.graph = graph
         self.plan = plan
         self.arena_symbol = arena_symbol
+        self.variant = variant
+        self.position = 0  # the current op's position in execution order
         self.arrays: list[ConstArray] = []
         self._array_names: set[str] = set()
         self._tensor_arrays: dict[int, str] = {}
@@ -165,6 +244,18 @@ class LoweringContext:
         self.arrays.append(ConstArray(unique, ctype, np.asarray(values).reshape(-1), comment, group))
         return unique
 
+    def choice(self, op: Operator) -> KernelChoice:
+        """The kernel variant this layer was planned with (the same chooser, the same answer)."""
+        return choose_kernel(self.graph, op, self.variant)
+
+    def scratch(self, ctype: str = "int16_t") -> str:
+        """C expression for the current layer's planned scratch memory."""
+        offset = self.plan.scratch_offsets.get(self.position)
+        if offset is None:
+            raise KernelFieldError(f"layer {self.current.index if self.current else '?'}: no scratch was planned",
+                                   "a bug in mcugen's kernel choice; please report it with the model")
+        return f"({ctype} *)({self.arena_symbol} + {offset})"
+
     def unsupported(self, op: Operator, detail: str, hint: str | None = None) -> UnsupportedOpError:
         return UnsupportedOpError(op, detail, hint)
 
@@ -176,14 +267,33 @@ def supported_ops() -> set[str]:
     return set(LOWERINGS)
 
 
-def lower_graph(graph: Graph, plan: MemoryPlan) -> tuple[list[LayerCall], LoweringContext]:
+def scratch_needs(graph: Graph, variant: str) -> dict[int, int]:
+    """Op position -> scratch bytes its kernel needs, for a model compiled for `variant`."""
+    from . import ops  # noqa: F401  (registers the lowerings and choosers)
+
+    needs = {}
+    for pos, op in enumerate(graph.operators):
+        if op.op in LOWERINGS:
+            size = choose_kernel(graph, op, variant).scratch_bytes
+            if size:
+                needs[pos] = size
+    return needs
+
+
+def plan_for(graph: Graph, variant: str = PORTABLE) -> MemoryPlan:
+    """The memory plan of a model compiled for `variant`: tensors and kernel scratch."""
+    return plan_memory(graph, scratch_needs(graph, variant))
+
+
+def lower_graph(graph: Graph, plan: MemoryPlan, variant: str = PORTABLE) -> tuple[list[LayerCall], LoweringContext]:
     """Lower every layer, or raise for the first one mcugen cannot compile."""
     from . import ops  # noqa: F401  (registers the lowerings)
 
-    ctx = LoweringContext(graph, plan)
+    ctx = LoweringContext(graph, plan, variant=variant)
     calls = []
-    for op in graph.operators:
+    for pos, op in enumerate(graph.operators):
         ctx.current = op
+        ctx.position = pos
         lowering = LOWERINGS.get(op.op)
         if lowering is None:
             raise UnsupportedOpError(op, f"mcugen has no int8 kernel for {op.op}")

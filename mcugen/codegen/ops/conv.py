@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...ir import Operator, Tensor
-from ..lowering import LayerCall, LoweringContext, c_int, dims_init, lowers, shape_text
-from ..quant import quantize_multiplier
+import numpy as np
+
+from ...ir import Graph, Operator, Tensor
+from ...ops import op_macs
+from ...target import ARM_DSP
+from ..kernels import KERNELS
+from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, dims_init, lowers, shape_text
+from ..quant import quantize_multiplier, wrap_int32
 from .common import act_init, describe_quant, require_dtype, requant_array
+from .dsp import align4, channels_array, pack_rows_dsp, words_array
 
 # The dimension of the filter that carries one scale per output channel.
 CONV_QUANTIZED_DIM = 0  # OHWI
@@ -170,6 +176,12 @@ def requant_fields(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor
     ]
 
 
+def requant_pairs(inp: Tensor, filt: Tensor, out: Tensor) -> list[tuple[int, int]]:
+    """PopulateConvolutionQuantizationParams' (multiplier, shift) per filter scale."""
+    in_scale, out_scale = inp.quant.scale[0], out.quant.scale[0]
+    return [quantize_multiplier(in_scale * s / out_scale) for s in filt.quant.scale]
+
+
 def kernel_args(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
                 out: Tensor) -> list[str]:
     return [
@@ -188,6 +200,66 @@ def describe(op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None, out: 
             f"{macs:,} MACs")
 
 
+# ---- arm-dsp: convolutions as matrix products (mcugen/runtime/conv_dsp.h) ----
+
+def _int8_conv_operands(graph: Graph, op: Operator) -> tuple[Tensor, Tensor, Tensor] | None:
+    """input, filter, output when they are what the DSP kernels take (int8 NHWC,
+    a constant filter); None sends the layer to the portable kernel, whose lowering
+    then accepts it or refuses it with its reason."""
+    if len(op.inputs) < 2 or op.inputs[0] < 0 or op.inputs[1] < 0 or not op.outputs:
+        return None
+    inp, filt, out = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    if any(t.dtype != "int8" or len(t.shape) != 4 or t.quant is None for t in (inp, filt, out)):
+        return None
+    return (inp, filt, out) if filt.is_constant else None
+
+
+def _conv_scratch(out: Tensor, depth: int) -> int:
+    """Two interleaved int16 columns of depth4 values; one when there is one pixel."""
+    pixels = out.shape[0] * out.shape[1] * out.shape[2]
+    return (2 if pixels > 1 else 1) * align4(depth) * 2
+
+
+@chooses("CONV_2D")
+def choose_conv(graph: Graph, op: Operator, variant: str) -> KernelChoice:
+    operands = _int8_conv_operands(graph, op)
+    if operands is None:
+        return KernelChoice()
+    inp, filt, out = operands
+    if filt.shape[3] != inp.shape[3]:  # grouped convolution: the portable kernel
+        return KernelChoice()
+    return KernelChoice(ARM_DSP, _conv_scratch(out, filt.shape[1] * filt.shape[2] * filt.shape[3]))
+
+
+def _lower_conv_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, rows: np.ndarray, bias: Tensor | None,
+                    out: Tensor, win: Window, filter_h: int, filter_w: int, pairs: list[tuple[int, int]],
+                    comment: str) -> LayerCall:
+    """A convolution whose filter is `rows` ([output channels][filter_h * filter_w * input.c], OHWI)."""
+    channels = out.shape[3]
+    depth = rows.shape[1]
+    biases = [int(v) for v in bias.data.reshape(-1)] if bias is not None else [0] * channels
+    # The input offset is added as each column is widened (SXTAB16 adds it for free) and
+    # padded taps are 0 there, so the bias goes in unchanged.
+    table = channels_array(ctx, op, pairs, channels, biases, "multiplier, left, right, mask, bias per output channel")
+    words = words_array(ctx, op, "filter", pack_rows_dsp(rows),
+                        f"filter {channels}x{depth} packed for the SIMD loop: channel pairs, 4 taps per word")
+    params = [
+        ("input", dims_init(inp.shape)),
+        ("output", dims_init(out.shape)),
+        ("filter_h", c_int(filter_h)),
+        ("filter_w", c_int(filter_w)),
+        *[(name, value) for name, value in win.fields()],
+        ("depth4", c_int(align4(depth))),
+        ("input_offset", c_int(-inp.quant.zero_point[0])),
+        ("output_offset", c_int(out.quant.zero_point[0])),
+        ("act", act_init(ctx, op, out)),
+        ("channels", table),
+    ]
+    args = [ctx.ptr(inp, const=True), words, ctx.ptr(out), ctx.scratch("int16_t")]
+    return LayerCall.of(KERNELS["mcugen_conv_s8_dsp"], op.index, op.op, comment + " [arm-dsp]", params, args,
+                        op_macs(ctx.graph, op))
+
+
 @lowers("CONV_2D")
 def lower_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
     inp, filt, bias, out = check_tensors(ctx, op, CONV_QUANTIZED_DIM)
@@ -199,6 +271,12 @@ def lower_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
     if out_c % groups != 0:
         raise ctx.unsupported(op, f"{out_c} output channels cannot be split into {groups} groups")
     win = window(ctx, op, inp, filt)
+    macs = op_macs(ctx.graph, op)
+    extra = f", {groups} groups" if groups > 1 else ""
+    if ctx.choice(op).variant == ARM_DSP:
+        rows = filt.data.reshape(out_c, -1)
+        return _lower_conv_dsp(ctx, op, inp, rows, bias, out, win, filt.shape[1], filt.shape[2],
+                               requant_pairs(inp, filt, out), describe(op, inp, filt, bias, out, win, extra, macs))
     params = [
         ("input", dims_init(inp.shape)),
         ("output", dims_init(out.shape)),
@@ -208,10 +286,69 @@ def lower_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
         *win.fields(),
         *requant_fields(ctx, op, inp, filt, out),
     ]
-    macs = out.num_elements * filt.shape[1] * filt.shape[2] * filter_in_c
-    extra = f", {groups} groups" if groups > 1 else ""
     return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, extra, macs), "mcugen_conv_s8",
                      "mcugen_conv_params_t", params, kernel_args(ctx, op, inp, filt, bias, out), "conv.h", macs)
+
+
+def _depthwise_dsp_scratch(inp: Tensor, out: Tensor, filter_h: int, filter_w: int, stride_h: int,
+                           stride_w: int) -> int:
+    """mcugen_depthwise_conv_dsp_scratch_bytes, mirrored (depthwise_conv_dsp.h)."""
+    from .depthwise_dsp_scratch import depthwise_dsp_scratch_bytes
+
+    return depthwise_dsp_scratch_bytes(inp.shape, out.shape, filter_h, filter_w, stride_h, stride_w)
+
+
+@chooses("DEPTHWISE_CONV_2D")
+def choose_depthwise(graph: Graph, op: Operator, variant: str) -> KernelChoice:
+    operands = _int8_conv_operands(graph, op)
+    if operands is None:
+        return KernelChoice()
+    inp, filt, out = operands
+    o = op.options
+    dilation = (int(o.get("dilation_hfactor", 1)), int(o.get("dilation_wfactor", 1)))
+    if inp.shape[3] == 1:
+        # One input channel: every output channel is a filter over the same taps, a convolution.
+        return KernelChoice(ARM_DSP, _conv_scratch(out, filt.shape[1] * filt.shape[2]))
+    from ..emit import runtime_dir  # TEMPORARY until the kernel lands
+
+    if not (runtime_dir() / "depthwise_conv_dsp.c").exists():
+        return KernelChoice()
+    if int(o.get("depth_multiplier", 1)) == 1 and dilation == (1, 1) and out.shape[3] == inp.shape[3]:
+        return KernelChoice(ARM_DSP, _depthwise_dsp_scratch(inp, out, filt.shape[1], filt.shape[2],
+                                                            int(o.get("stride_h", 1)), int(o.get("stride_w", 1))))
+    return KernelChoice()
+
+
+def _lower_depthwise_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, bias: Tensor | None,
+                         out: Tensor, win: Window, comment: str) -> LayerCall:
+    channels = out.shape[3]
+    pairs = requant_pairs(inp, filt, out)
+    zero_point = inp.quant.zero_point[0]
+    taps = filt.data.reshape(-1, channels).astype(np.int64)  # [filter_h * filter_w][channels]
+    biases = bias.data.reshape(-1).astype(np.int64) if bias is not None else np.zeros(channels, np.int64)
+    # Padded taps read the input zero point, so every tap adds filter * (x - zero_point)
+    # once -zero_point * sum(filter) is in the bias: TFLM's skipped taps, exactly.
+    folded = [wrap_int32(int(b) - zero_point * int(s)) for b, s in zip(biases, taps.sum(axis=0))]
+    table = channels_array(ctx, op, pairs, channels, folded,
+                           "multiplier, left, right, mask, bias - input zero point * sum(filter) per channel")
+    params = [
+        ("input", dims_init(inp.shape)),
+        ("output", dims_init(out.shape)),
+        ("filter_h", c_int(filt.shape[1])),
+        ("filter_w", c_int(filt.shape[2])),
+        ("stride_h", c_int(win.stride_h)),
+        ("stride_w", c_int(win.stride_w)),
+        ("pad_h", c_int(win.pad_h)),
+        ("pad_w", c_int(win.pad_w)),
+        ("input_zero_point", c_int(zero_point)),
+        ("output_offset", c_int(out.quant.zero_point[0])),
+        ("act", act_init(ctx, op, out)),
+        ("channels", table),
+    ]
+    args = [ctx.ptr(inp, const=True), ctx.const_tensor(filt, f"l{op.index}_filter"), ctx.ptr(out),
+            ctx.scratch("int16_t")]
+    return LayerCall.of(KERNELS["mcugen_depthwise_conv_s8_dsp"], op.index, op.op, comment + " [arm-dsp]", params,
+                        args, op_macs(ctx.graph, op))
 
 
 @lowers("DEPTHWISE_CONV_2D")
@@ -227,6 +364,16 @@ def lower_depthwise_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
         raise ctx.unsupported(op, f"option depth_multiplier={multiplier} does not map {in_c} input channels "
                                   f"onto {out_c} output channels")
     win = window(ctx, op, inp, filt)
+    macs = op_macs(ctx.graph, op)
+    extra = f", depth multiplier {multiplier}" if multiplier > 1 else ""
+    comment = describe(op, inp, filt, bias, out, win, extra, macs)
+    if ctx.choice(op).variant == ARM_DSP:
+        if in_c == 1:
+            # [1][h][w][out_c] -> OHWI rows with one input channel
+            rows = filt.data.reshape(-1, out_c).T.copy()
+            return _lower_conv_dsp(ctx, op, inp, rows, bias, out, win, filt.shape[1], filt.shape[2],
+                                   requant_pairs(inp, filt, out), comment + " as a convolution")
+        return _lower_depthwise_dsp(ctx, op, inp, filt, bias, out, win, comment)
     params = [
         ("input", dims_init(inp.shape)),
         ("output", dims_init(out.shape)),
@@ -236,8 +383,6 @@ def lower_depthwise_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
         *win.fields(),
         *requant_fields(ctx, op, inp, filt, out),
     ]
-    macs = out.num_elements * filt.shape[1] * filt.shape[2]
-    extra = f", depth multiplier {multiplier}" if multiplier > 1 else ""
     return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, extra, macs),
                      "mcugen_depthwise_conv_s8", "mcugen_depthwise_conv_params_t", params,
                      kernel_args(ctx, op, inp, filt, bias, out), "depthwise_conv.h", macs)

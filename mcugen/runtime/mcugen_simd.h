@@ -1,0 +1,229 @@
+/* mcugen runtime: the Arm DSP (SIMD32) instructions the arm-dsp kernels use.
+ *
+ * On a core with the DSP extension (Cortex-M4, M7, M33 with DSP: __ARM_FEATURE_DSP)
+ * each function is the one instruction it names. Everywhere else it is a portable
+ * C99 implementation of exactly the same arithmetic, so the arm-dsp kernels compile
+ * and are tested on the host bit for bit; tests/test_simd.py runs both against each
+ * other on the emulated boards.
+ *
+ * Values are plain uint32_t words: two signed 16-bit halves ("bottom" = bits 0-15,
+ * "top" = bits 16-31) or four int8 lanes. Sums wrap modulo 2^32, as the instructions do.
+ */
+#ifndef MCUGEN_SIMD_H
+#define MCUGEN_SIMD_H
+
+#include "mcugen_common.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && (defined(__GNUC__) || defined(__clang__))
+#define MCUGEN_SIMD_NATIVE 1
+#else
+#define MCUGEN_SIMD_NATIVE 0
+#endif
+
+/* The small per-output helpers must inline into the kernels' loops even where GCC's
+ * -O2 size heuristics would call them (a call costs more than the helper). */
+#if defined(__GNUC__) || defined(__clang__)
+#define MCUGEN_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define MCUGEN_ALWAYS_INLINE inline
+#endif
+
+#if MCUGEN_SIMD_NATIVE
+
+/* SXTB16: sign-extend bytes 0 and 2 into the bottom and top halves. */
+static inline uint32_t mcugen_sxtb16(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* SXTB16 ROR #8: bytes 1 and 3. GCC does not fold a rotate into SXTB16 by itself. */
+static inline uint32_t mcugen_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* SXTAB16: add (bytes 0 and 2 of x, sign-extended) to the halves of a. */
+static inline uint32_t mcugen_sxtab16(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* SXTAB16 ROR #8: the same with bytes 1 and 3 of x. */
+static inline uint32_t mcugen_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* SMLAD: acc + bottom(a) * bottom(b) + top(a) * top(b). */
+static inline uint32_t mcugen_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+    uint32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* SMLABB / SMLABT: acc + bottom(a) * bottom(b), acc + bottom(a) * top(b). */
+static inline uint32_t mcugen_smlabb(uint32_t a, uint32_t b, uint32_t acc)
+{
+    uint32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline uint32_t mcugen_smlabt(uint32_t a, uint32_t b, uint32_t acc)
+{
+    uint32_t r;
+    __asm__("smlabt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* PKHBT: bottom half of a, top half of (b << 16). */
+static inline uint32_t mcugen_pkhbt16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* SSAT #8: clamp to [-128, 127]. */
+static inline int32_t mcugen_ssat8(int32_t x)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+#else /* portable C: the same results on any C99 compiler */
+
+static inline int32_t mcugen_simd_bottom(uint32_t x)
+{
+    return (int32_t)(int16_t)(uint16_t)(x & 0xFFFFu);
+}
+
+static inline int32_t mcugen_simd_top(uint32_t x)
+{
+    return (int32_t)(int16_t)(uint16_t)(x >> 16);
+}
+
+static inline uint32_t mcugen_simd_byte(uint32_t x, int lane)
+{
+    return (uint32_t)(int32_t)(int8_t)(uint8_t)((x >> (8 * lane)) & 0xFFu);
+}
+
+static inline uint32_t mcugen_simd_pack(uint32_t bottom, uint32_t top)
+{
+    return (bottom & 0xFFFFu) | (top << 16);
+}
+
+static inline uint32_t mcugen_sxtb16(uint32_t x)
+{
+    return mcugen_simd_pack(mcugen_simd_byte(x, 0), mcugen_simd_byte(x, 2));
+}
+
+static inline uint32_t mcugen_sxtb16_ror8(uint32_t x)
+{
+    return mcugen_simd_pack(mcugen_simd_byte(x, 1), mcugen_simd_byte(x, 3));
+}
+
+static inline uint32_t mcugen_sxtab16(uint32_t a, uint32_t x)
+{
+    return mcugen_simd_pack((a & 0xFFFFu) + mcugen_simd_byte(x, 0), (a >> 16) + mcugen_simd_byte(x, 2));
+}
+
+static inline uint32_t mcugen_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    return mcugen_simd_pack((a & 0xFFFFu) + mcugen_simd_byte(x, 1), (a >> 16) + mcugen_simd_byte(x, 3));
+}
+
+static inline uint32_t mcugen_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+    /* Each product of two int16 fits int32; the sums wrap like the instruction's. */
+    return acc + (uint32_t)(mcugen_simd_bottom(a) * mcugen_simd_bottom(b)) +
+           (uint32_t)(mcugen_simd_top(a) * mcugen_simd_top(b));
+}
+
+static inline uint32_t mcugen_smlabb(uint32_t a, uint32_t b, uint32_t acc)
+{
+    return acc + (uint32_t)(mcugen_simd_bottom(a) * mcugen_simd_bottom(b));
+}
+
+static inline uint32_t mcugen_smlabt(uint32_t a, uint32_t b, uint32_t acc)
+{
+    return acc + (uint32_t)(mcugen_simd_bottom(a) * mcugen_simd_top(b));
+}
+
+static inline uint32_t mcugen_pkhbt16(uint32_t a, uint32_t b)
+{
+    return (a & 0xFFFFu) | (b << 16);
+}
+
+static inline int32_t mcugen_ssat8(int32_t x)
+{
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
+}
+
+#endif
+
+/* Little-endian word and double-word reads of int8/int16 data that is only as
+ * aligned as its element type: memcpy compiles to one LDR / LDRD on Cortex-M
+ * (unaligned access is allowed there) and keeps strict-aliasing rules intact. */
+static inline uint32_t mcugen_read_u32(const void *p)
+{
+    uint32_t v;
+    const uint8_t *b = (const uint8_t *)p;
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_memcpy(&v, b, 4);
+#else
+    v = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+#endif
+    return v;
+}
+
+static inline void mcugen_write_u32(void *p, uint32_t v)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_memcpy(p, &v, 4);
+#else
+    uint8_t *b = (uint8_t *)p;
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+#endif
+}
+
+/* ---- Requantization: TFLite Micro's arithmetic with its constants precomputed ----
+ *
+ * TFLM's MultiplyByQuantizedMultiplier is SaturatingRoundingDoublingHighMul, which
+ * is floor((x * m + 2^30) / 2^31) (it rounds half up; it never saturates since m is
+ * never INT32_MIN), then RoundingDivideByPOT by e, which rounds half away from zero.
+ * Here the first is one SMLAL on a preset accumulator and the second needs no
+ * runtime mask arithmetic: the generator stores 2^e - 1. tests/test_simd.py checks
+ * it against mcugen_requantize (the portable kernels' copy of TFLM's code) on edge
+ * and random operands. */
+typedef struct {
+    int32_t multiplier; /* m, TFLM's quantized multiplier in [2^30, 2^31), or 0 */
+    int32_t left;       /* max(shift, 0) */
+    int32_t right;      /* e = max(-shift, 0) */
+    int32_t mask;       /* 2^e - 1 */
+    int32_t bias;       /* the channel's int32 bias, plus whatever the kernel folds into it */
+} mcugen_requant_dsp_t;
+
+static MCUGEN_ALWAYS_INLINE int32_t mcugen_requantize_dsp(uint32_t acc, const mcugen_requant_dsp_t *rq)
+{
+    const int32_t x = (int32_t)(acc << rq->left); /* wraps like TFLM's x * (1 << left) */
+    const int64_t p = (int64_t)x * rq->multiplier + ((int64_t)1 << 30);
+    const int32_t r = (int32_t)(p >> 31); /* arithmetic: floor */
+    const int32_t threshold = (rq->mask >> 1) + (int32_t)((uint32_t)r >> 31);
+    return (r >> rq->right) + ((r & rq->mask) > threshold ? 1 : 0);
+}
+
+#endif /* MCUGEN_SIMD_H */
