@@ -43,84 +43,133 @@ static void column_words(const mcugen_conv_dsp_params_t *p, const window_t *win,
     }
 }
 
+/* n bytes from src to dst, a word at a time (unaligned word access is allowed on
+ * the cores this kernel targets, and memcpy of a word is one LDR/STR). */
+static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    for (; n >= 4; n -= 4, dst += 4, src += 4) {
+        mcugen_write_u32(dst, mcugen_read_u32(src));
+    }
+    for (; n > 0; --n) {
+        *dst++ = *src++;
+    }
+}
+
+static void fill_bytes(int8_t *dst, int8_t value, int32_t n)
+{
+    const uint32_t word = (uint32_t)(uint8_t)value * 0x01010101u;
+    for (; n >= 4; n -= 4, dst += 4) {
+        mcugen_write_u32(dst, word);
+    }
+    for (; n > 0; --n) {
+        *dst++ = value;
+    }
+}
+
 /* General column (input channels not a multiple of four, e.g. an RGB or a
- * one-channel image): values are gathered one at a time and stored four by four. */
-static void column_values(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t *col, int32_t step)
+ * one-channel image): the window is first gathered as int8 runs into `bytes`
+ * (depth4 of them), taps outside the image and the padding up to depth4 set to the
+ * input zero point - the value the offset turns into 0 - and then widened four at
+ * a time like the fast column. */
+static void column_gathered(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
+                            int32_t step, int8_t *bytes)
 {
     const int32_t in_c = p->input.c;
-    int32_t group[4];
-    int32_t filled = 0;
-    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+    const int8_t zero = (int8_t)(-p->input_offset);
+    const int32_t row_values = p->filter_w * in_c;
+    int8_t *dst = bytes;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += row_values) {
         const int32_t iy = win->in_y0 + fy * p->dilation_h;
-        const int row_inside = iy >= 0 && iy < p->input.h;
-        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-            const int32_t ix = win->in_x0 + fx * p->dilation_w;
-            const int inside = row_inside && ix >= 0 && ix < p->input.w;
-            const int8_t *src = inside ? win->image + (iy * p->input.w + ix) * in_c : NULL;
-            for (int32_t ic = 0; ic < in_c; ++ic) {
-                group[filled++] = inside ? (int32_t)src[ic] + p->input_offset : 0;
-                if (filled == 4) {
-                    col[0] = ((uint32_t)group[0] & 0xFFFFu) | ((uint32_t)group[2] << 16);
-                    col[1] = ((uint32_t)group[1] & 0xFFFFu) | ((uint32_t)group[3] << 16);
-                    col += step;
-                    filled = 0;
-                }
+        if (iy < 0 || iy >= p->input.h) {
+            fill_bytes(dst, zero, row_values);
+            continue;
+        }
+        int32_t fx0, fx1;
+        mcugen_valid_taps(win->in_x0, p->dilation_w, p->filter_w, p->input.w, &fx0, &fx1);
+        fill_bytes(dst, zero, fx0 * in_c);
+        if (p->dilation_w == 1) {
+            /* the taps inside the image are one run of the input row */
+            if (fx1 > fx0) {
+                copy_bytes(dst + fx0 * in_c, win->image + (iy * p->input.w + win->in_x0 + fx0) * in_c,
+                           (fx1 - fx0) * in_c);
+            }
+        } else {
+            for (int32_t fx = fx0; fx < fx1; ++fx) {
+                copy_bytes(dst + fx * in_c, win->image + (iy * p->input.w + win->in_x0 + fx * p->dilation_w) * in_c,
+                           in_c);
             }
         }
+        fill_bytes(dst + (fx1 > fx0 ? fx1 : fx0) * in_c, zero, (p->filter_w - (fx1 > fx0 ? fx1 : fx0)) * in_c);
     }
-    if (filled > 0) {
-        for (; filled < 4; ++filled) {
-            group[filled] = 0; /* the filter is zero-padded there too */
-        }
-        col[0] = ((uint32_t)group[0] & 0xFFFFu) | ((uint32_t)group[2] << 16);
-        col[1] = ((uint32_t)group[1] & 0xFFFFu) | ((uint32_t)group[3] << 16);
+    fill_bytes(dst, zero, p->depth4 - p->filter_h * row_values);
+    for (int32_t g = 0; g < p->depth4; g += 4, col += step) {
+        const uint32_t four = mcugen_read_u32(bytes + g);
+        col[0] = mcugen_sxtab16(offset2, four);
+        col[1] = mcugen_sxtab16_ror8(offset2, four);
     }
 }
 
 /* One pixel's column: group g's two words at col[g * step], col[g * step + 1]. */
 static void fill_column(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
-                        int32_t step)
+                        int32_t step, int8_t *bytes)
 {
     if ((p->input.c & 3) == 0) {
         column_words(p, win, offset2, col, step);
     } else {
-        column_values(p, win, col, step);
+        column_gathered(p, win, offset2, col, step, bytes);
     }
 }
 
-static MCUGEN_ALWAYS_INLINE int8_t output_value(const mcugen_conv_dsp_params_t *p, uint32_t acc, const mcugen_requant_dsp_t *rq)
+/* The output zero point and clamp, copied out of the parameters: the kernels store
+ * int8 outputs, which C lets alias anything, so values read through `p` would be
+ * read again after every store. */
+typedef struct {
+    int32_t offset, min, max;
+} output_stage_t;
+
+static output_stage_t output_stage(int32_t offset, mcugen_act_range_t act)
 {
-    const int32_t v = mcugen_requantize_dsp(acc, rq) + p->output_offset;
-    return (int8_t)mcugen_clamp(v, p->act.min, p->act.max);
+    output_stage_t o = {offset, act.min, act.max};
+    return o;
 }
 
-/* One group of four taps for 2 pixels x 2 channels: 3 LDRD, 4 SXTB16, 8 SMLAD. */
+static MCUGEN_ALWAYS_INLINE int8_t output_value(output_stage_t o, uint32_t acc, const mcugen_requant_dsp_t *rq)
+{
+    return (int8_t)mcugen_clamp(mcugen_requantize_dsp(acc, rq) + o.offset, o.min, o.max);
+}
+
+/* One group of four taps for 2 pixels x 2 channels: 3 LDRD, 4 SXTB16, 8 SMLAD.
+ * Written in the order that keeps the fewest values live (4 accumulators, 4 widened
+ * taps, one pixel's 2 words, 3 pointers: 13 of the core's 14 free registers), so
+ * nothing spills to the stack. */
 #define MCUGEN_CONV_GROUP_2X2()                                                                                  \
     do {                                                                                                       \
         const uint32_t wa = w[0], wb = w[1];                                                                   \
-        const uint32_t x0_even = x[0], x0_odd = x[1], x1_even = x[2], x1_odd = x[3];                           \
-        uint32_t even = mcugen_sxtb16(wa), odd = mcugen_sxtb16_ror8(wa);                                       \
+        const uint32_t a_even = mcugen_sxtb16(wa), a_odd = mcugen_sxtb16_ror8(wa);                             \
+        const uint32_t b_even = mcugen_sxtb16(wb), b_odd = mcugen_sxtb16_ror8(wb);                             \
+        uint32_t x_even = x[0], x_odd = x[1];                                                                  \
         w += 2;                                                                                                \
+        acc00 = mcugen_smlad(x_even, a_even, acc00);                                                           \
+        acc00 = mcugen_smlad(x_odd, a_odd, acc00);                                                             \
+        acc01 = mcugen_smlad(x_even, b_even, acc01);                                                           \
+        acc01 = mcugen_smlad(x_odd, b_odd, acc01);                                                             \
+        x_even = x[2];                                                                                         \
+        x_odd = x[3];                                                                                          \
         x += 4;                                                                                                \
-        acc00 = mcugen_smlad(x0_even, even, acc00);                                                            \
-        acc00 = mcugen_smlad(x0_odd, odd, acc00);                                                              \
-        acc10 = mcugen_smlad(x1_even, even, acc10);                                                            \
-        acc10 = mcugen_smlad(x1_odd, odd, acc10);                                                              \
-        even = mcugen_sxtb16(wb);                                                                              \
-        odd = mcugen_sxtb16_ror8(wb);                                                                          \
-        acc01 = mcugen_smlad(x0_even, even, acc01);                                                            \
-        acc01 = mcugen_smlad(x0_odd, odd, acc01);                                                              \
-        acc11 = mcugen_smlad(x1_even, even, acc11);                                                            \
-        acc11 = mcugen_smlad(x1_odd, odd, acc11);                                                              \
+        acc10 = mcugen_smlad(x_even, a_even, acc10);                                                           \
+        acc10 = mcugen_smlad(x_odd, a_odd, acc10);                                                             \
+        acc11 = mcugen_smlad(x_even, b_even, acc11);                                                           \
+        acc11 = mcugen_smlad(x_odd, b_odd, acc11);                                                             \
     } while (0)
 
 /* Every output channel of two pixels; cols holds their columns interleaved:
  * group g is cols[4g .. 4g+3] = pixel 0 (even, odd), pixel 1 (even, odd). */
-static void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols, const uint32_t *filter,
+MCUGEN_KEEP_ORDER static void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols, const uint32_t *filter,
                        int8_t *out0, int8_t *out1)
 {
     const int32_t out_c = p->output.c;
     const int32_t groups = p->depth4 >> 2;
+    const output_stage_t o = output_stage(p->output_offset, p->act);
     const mcugen_requant_dsp_t *rq = p->channels;
     const uint32_t *w = filter;
     int32_t oc = 0;
@@ -137,10 +186,12 @@ static void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols, 
         if (groups & 1) {
             MCUGEN_CONV_GROUP_2X2();
         }
-        out0[oc] = output_value(p, acc00, &rq[0]);
-        out0[oc + 1] = output_value(p, acc01, &rq[1]);
-        out1[oc] = output_value(p, acc10, &rq[0]);
-        out1[oc + 1] = output_value(p, acc11, &rq[1]);
+        const int8_t v00 = output_value(o, acc00, &rq[0]), v10 = output_value(o, acc10, &rq[0]);
+        const int8_t v01 = output_value(o, acc01, &rq[1]), v11 = output_value(o, acc11, &rq[1]);
+        out0[oc] = v00;
+        out0[oc + 1] = v01;
+        out1[oc] = v10;
+        out1[oc + 1] = v11;
     }
     if (oc < out_c) { /* an odd last channel, stored alone */
         uint32_t acc0 = (uint32_t)rq[0].bias, acc1 = acc0;
@@ -153,17 +204,18 @@ static void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols, 
             acc1 = mcugen_smlad(x[2], even, acc1);
             acc1 = mcugen_smlad(x[3], odd, acc1);
         }
-        out0[oc] = output_value(p, acc0, &rq[0]);
-        out1[oc] = output_value(p, acc1, &rq[0]);
+        out0[oc] = output_value(o, acc0, &rq[0]);
+        out1[oc] = output_value(o, acc1, &rq[0]);
     }
 }
 
 /* Every output channel of one pixel (a last odd pixel, or FULLY_CONNECTED with one
  * batch); col holds its column alone: group g is col[2g], col[2g + 1]. */
-static void one_pixel(const mcugen_conv_dsp_params_t *p, const uint32_t *col, const uint32_t *filter, int8_t *out)
+MCUGEN_KEEP_ORDER static void one_pixel(const mcugen_conv_dsp_params_t *p, const uint32_t *col, const uint32_t *filter, int8_t *out)
 {
     const int32_t out_c = p->output.c;
     const int32_t groups = p->depth4 >> 2;
+    const output_stage_t o = output_stage(p->output_offset, p->act);
     const mcugen_requant_dsp_t *rq = p->channels;
     const uint32_t *w = filter;
     int32_t oc = 0;
@@ -181,8 +233,9 @@ static void one_pixel(const mcugen_conv_dsp_params_t *p, const uint32_t *col, co
             acc1 = mcugen_smlad(x_even, mcugen_sxtb16(wb), acc1);
             acc1 = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wb), acc1);
         }
-        out[oc] = output_value(p, acc0, &rq[0]);
-        out[oc + 1] = output_value(p, acc1, &rq[1]);
+        const int8_t v0 = output_value(o, acc0, &rq[0]), v1 = output_value(o, acc1, &rq[1]);
+        out[oc] = v0;
+        out[oc + 1] = v1;
     }
     if (oc < out_c) {
         uint32_t acc = (uint32_t)rq[0].bias;
@@ -191,7 +244,7 @@ static void one_pixel(const mcugen_conv_dsp_params_t *p, const uint32_t *col, co
             acc = mcugen_smlad(col[2 * g], mcugen_sxtb16(wa), acc);
             acc = mcugen_smlad(col[2 * g + 1], mcugen_sxtb16_ror8(wa), acc);
         }
-        out[oc] = output_value(p, acc, &rq[0]);
+        out[oc] = output_value(o, acc, &rq[0]);
     }
 }
 
@@ -223,25 +276,27 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
 {
     const uint32_t offset2 = offset_pair(p->input_offset);
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
-    /* Scratch is 16-byte aligned in the arena: two interleaved columns of depth4 / 2 words. */
+    /* Scratch is 16-byte aligned in the arena: two interleaved columns of depth4 / 2
+     * words, then depth4 bytes where a general column is gathered. */
     uint32_t *cols = (uint32_t *)(void *)scratch;
+    int8_t *bytes = (int8_t *)(void *)(cols + (pixels > 1 ? p->depth4 : p->depth4 / 2));
     pixel_cursor_t at = {0, 0, 0};
     window_t win;
     int8_t *out = output;
     int32_t px = 0;
     for (; px + 2 <= pixels; px += 2) {
         window_of(p, input, &at, &win);
-        fill_column(p, &win, offset2, cols, 4);
+        fill_column(p, &win, offset2, cols, 4, bytes);
         advance(p, &at);
         window_of(p, input, &at, &win);
-        fill_column(p, &win, offset2, cols + 2, 4);
+        fill_column(p, &win, offset2, cols + 2, 4, bytes);
         advance(p, &at);
         two_pixels(p, cols, filter, out, out + p->output.c);
         out += 2 * p->output.c;
     }
     if (px < pixels) {
         window_of(p, input, &at, &win);
-        fill_column(p, &win, offset2, cols, 2);
+        fill_column(p, &win, offset2, cols, 2, bytes);
         one_pixel(p, cols, filter, out);
     }
 }
@@ -265,11 +320,12 @@ static MCUGEN_ALWAYS_INLINE void widen_group(const int8_t *x, int32_t left, int3
     *odd = ((uint32_t)v[1] & 0xFFFFu) | ((uint32_t)v[3] << 16);
 }
 
-void mcugen_fully_connected_s8_dsp(const mcugen_fully_connected_dsp_params_t *p, const int8_t *input,
-                                   const uint32_t *weights, int8_t *output)
+MCUGEN_KEEP_ORDER void mcugen_fully_connected_s8_dsp(const mcugen_fully_connected_dsp_params_t *p,
+                                                     const int8_t *input, const uint32_t *weights, int8_t *output)
 {
     const uint32_t offset2 = offset_pair(p->input_offset);
     const int32_t groups = p->depth4 >> 2;
+    const output_stage_t o = output_stage(p->output_offset, p->act);
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *row = input + b * p->depth;
         int8_t *out = output + b * p->units;
@@ -288,9 +344,9 @@ void mcugen_fully_connected_s8_dsp(const mcugen_fully_connected_dsp_params_t *p,
                 acc1 = mcugen_smlad(x_even, mcugen_sxtb16(wb), acc1);
                 acc1 = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wb), acc1);
             }
-            out[u] = (int8_t)mcugen_clamp(mcugen_requantize_dsp(acc0, &rq[0]) + p->output_offset, p->act.min, p->act.max);
-            out[u + 1] = (int8_t)mcugen_clamp(mcugen_requantize_dsp(acc1, &rq[1]) + p->output_offset, p->act.min,
-                                              p->act.max);
+            const int8_t v0 = output_value(o, acc0, &rq[0]), v1 = output_value(o, acc1, &rq[1]);
+            out[u] = v0;
+            out[u + 1] = v1;
         }
         if (u < p->units) {
             uint32_t acc = (uint32_t)rq[0].bias;
@@ -301,7 +357,7 @@ void mcugen_fully_connected_s8_dsp(const mcugen_fully_connected_dsp_params_t *p,
                 acc = mcugen_smlad(x_even, mcugen_sxtb16(wa), acc);
                 acc = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wa), acc);
             }
-            out[u] = (int8_t)mcugen_clamp(mcugen_requantize_dsp(acc, &rq[0]) + p->output_offset, p->act.min, p->act.max);
+            out[u] = output_value(o, acc, &rq[0]);
         }
     }
 }

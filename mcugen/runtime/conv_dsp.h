@@ -17,10 +17,10 @@
  * copy. Two output channels' filters are read at once (one LDRD), so each step does
  * 2 pixels x 2 channels x 4 taps with 8 SMLADs.
  *
- * Filter layout (mcugen/codegen/ops/conv.py: pack_filter_dsp), in words of four
- * int8 taps: output channels in pairs; for each pair and each group of four taps,
- * the first channel's word then the second's; an odd last channel alone. Taps in
- * OHWI order, zero-padded to depth4. */
+ * Filter layout (mcugen/codegen/ops/dsp.py: pack_rows_dsp), in words of four int8
+ * taps: output channels in pairs; for each pair and each group of four taps, the
+ * first channel's word then the second's; an odd last channel alone. Taps in OHWI
+ * order, zero-padded to depth4. */
 typedef struct {
     mcugen_dims_t input;  /* NHWC */
     mcugen_dims_t output; /* NHWC; output.n == input.n */
@@ -39,10 +39,12 @@ typedef struct {
     const mcugen_requant_dsp_t *channels; /* one per output channel, with its bias */
 } mcugen_conv_dsp_params_t;
 
-/* Scratch: two columns of depth4 int16 values. */
+/* Scratch: two columns of depth4 int16 values (one when the output has one pixel),
+ * plus depth4 bytes to gather a window when input.c is not a multiple of 4. */
 static inline int32_t mcugen_conv_dsp_scratch_bytes(const mcugen_conv_dsp_params_t *p)
 {
-    return 2 * p->depth4 * (int32_t)sizeof(int16_t);
+    const int32_t columns = p->output.n * p->output.h * p->output.w > 1 ? 2 : 1;
+    return columns * p->depth4 * (int32_t)sizeof(int16_t) + ((p->input.c & 3) != 0 ? p->depth4 : 0);
 }
 
 /* filter: the packed filter as little-endian words (four int8 taps each). */
