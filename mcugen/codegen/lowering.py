@@ -56,6 +56,7 @@ class ConstArray:
     values: np.ndarray
     comment: str = ""
     group: int = 1  # >1: an array of structs, `group` integers each
+    item_bytes: int = 0  # a struct's size when its members are not all 4-byte integers
 
     @property
     def count(self) -> int:
@@ -63,6 +64,8 @@ class ConstArray:
 
     @property
     def nbytes(self) -> int:
+        if self.item_bytes:
+            return self.count * self.item_bytes
         return int(self.values.size * (4 if self.group > 1 else self.values.dtype.itemsize))
 
 
@@ -233,7 +236,8 @@ class LoweringContext:
         self._tensor_arrays[t.index] = array
         return array
 
-    def add_array(self, name: str, ctype: str, values: np.ndarray | list, comment: str = "", group: int = 1) -> str:
+    def add_array(self, name: str, ctype: str, values: np.ndarray | list, comment: str = "", group: int = 1,
+                  item_bytes: int = 0) -> str:
         base = f"mcugen_{name}"
         unique = base
         n = 1
@@ -241,7 +245,7 @@ class LoweringContext:
             n += 1
             unique = f"{base}_{n}"
         self._array_names.add(unique)
-        self.arrays.append(ConstArray(unique, ctype, np.asarray(values).reshape(-1), comment, group))
+        self.arrays.append(ConstArray(unique, ctype, np.asarray(values).reshape(-1), comment, group, item_bytes))
         return unique
 
     def choice(self, op: Operator) -> KernelChoice:

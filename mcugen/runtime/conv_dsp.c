@@ -138,6 +138,12 @@ static MCUGEN_ALWAYS_INLINE int8_t output_value(output_stage_t o, uint32_t acc, 
     return (int8_t)mcugen_clamp(mcugen_requantize_dsp(acc, rq) + o.offset, o.min, o.max);
 }
 
+/* The same for a layer with merged_output set. */
+static MCUGEN_ALWAYS_INLINE int8_t output_value_merged(output_stage_t o, uint32_t acc, const mcugen_requant_dsp_t *rq)
+{
+    return (int8_t)mcugen_ssat8(mcugen_requantize_dsp_merged(acc, rq) + o.offset);
+}
+
 /* One group of four taps for 2 pixels x 2 channels: 3 LDRD, 4 SXTB16, 8 SMLAD.
  * Written in the order that keeps the fewest values live (4 accumulators, 4 widened
  * taps, one pixel's 2 words, 3 pointers: 13 of the core's 14 free registers), so
@@ -164,8 +170,8 @@ static MCUGEN_ALWAYS_INLINE int8_t output_value(output_stage_t o, uint32_t acc, 
 
 /* Every output channel of two pixels; cols holds their columns interleaved:
  * group g is cols[4g .. 4g+3] = pixel 0 (even, odd), pixel 1 (even, odd). */
-MCUGEN_KEEP_ORDER static void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols, const uint32_t *filter,
-                       int8_t *out0, int8_t *out1)
+static MCUGEN_ALWAYS_INLINE void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols,
+                                            const uint32_t *filter, int8_t *out0, int8_t *out1, const int merged)
 {
     const int32_t out_c = p->output.c;
     const int32_t groups = p->depth4 >> 2;
@@ -186,8 +192,18 @@ MCUGEN_KEEP_ORDER static void two_pixels(const mcugen_conv_dsp_params_t *p, cons
         if (groups & 1) {
             MCUGEN_CONV_GROUP_2X2();
         }
-        const int8_t v00 = output_value(o, acc00, &rq[0]), v10 = output_value(o, acc10, &rq[0]);
-        const int8_t v01 = output_value(o, acc01, &rq[1]), v11 = output_value(o, acc11, &rq[1]);
+        int8_t v00, v01, v10, v11;
+        if (merged) {
+            v00 = output_value_merged(o, acc00, &rq[0]);
+            v10 = output_value_merged(o, acc10, &rq[0]);
+            v01 = output_value_merged(o, acc01, &rq[1]);
+            v11 = output_value_merged(o, acc11, &rq[1]);
+        } else {
+            v00 = output_value(o, acc00, &rq[0]);
+            v10 = output_value(o, acc10, &rq[0]);
+            v01 = output_value(o, acc01, &rq[1]);
+            v11 = output_value(o, acc11, &rq[1]);
+        }
         out0[oc] = v00;
         out0[oc + 1] = v01;
         out1[oc] = v10;
@@ -207,6 +223,19 @@ MCUGEN_KEEP_ORDER static void two_pixels(const mcugen_conv_dsp_params_t *p, cons
         out0[oc] = output_value(o, acc0, &rq[0]);
         out1[oc] = output_value(o, acc1, &rq[0]);
     }
+}
+
+/* two_pixels made twice, once per output stage, so neither pays for the other's branch. */
+MCUGEN_KEEP_ORDER static void two_pixels_merged(const mcugen_conv_dsp_params_t *p, const uint32_t *cols,
+                                                const uint32_t *filter, int8_t *out0, int8_t *out1)
+{
+    two_pixels(p, cols, filter, out0, out1, 1);
+}
+
+MCUGEN_KEEP_ORDER static void two_pixels_general(const mcugen_conv_dsp_params_t *p, const uint32_t *cols,
+                                                 const uint32_t *filter, int8_t *out0, int8_t *out1)
+{
+    two_pixels(p, cols, filter, out0, out1, 0);
 }
 
 /* Every output channel of one pixel (a last odd pixel, or FULLY_CONNECTED with one
@@ -291,7 +320,11 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
         window_of(p, input, &at, &win);
         fill_column(p, &win, offset2, cols + 2, 4, bytes);
         advance(p, &at);
-        two_pixels(p, cols, filter, out, out + p->output.c);
+        if (p->merged_output) {
+            two_pixels_merged(p, cols, filter, out, out + p->output.c);
+        } else {
+            two_pixels_general(p, cols, filter, out, out + p->output.c);
+        }
         out += 2 * p->output.c;
     }
     if (px < pixels) {

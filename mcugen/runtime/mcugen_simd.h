@@ -215,25 +215,160 @@ static inline void mcugen_write_u32(void *p, uint32_t v)
  * TFLM's MultiplyByQuantizedMultiplier is SaturatingRoundingDoublingHighMul, which
  * is floor((x * m + 2^30) / 2^31) (it rounds half up; it never saturates since m is
  * never INT32_MIN), then RoundingDivideByPOT by e, which rounds half away from zero.
- * Here the first is one SMLAL on a preset accumulator and the second needs no
- * runtime mask arithmetic: the generator stores 2^e - 1. tests/test_simd.py checks
- * it against mcugen_requantize (the portable kernels' copy of TFLM's code) on edge
- * and random operands. */
+ * tests/test_simd.py checks both functions below against mcugen_requantize (the
+ * portable kernels' copy of TFLM's code) on edge and random operands. */
 typedef struct {
     int32_t multiplier; /* m, TFLM's quantized multiplier in [2^30, 2^31), or 0 */
-    int32_t left;       /* max(shift, 0) */
-    int32_t right;      /* e = max(-shift, 0) */
-    int32_t mask;       /* 2^e - 1 */
     int32_t bias;       /* the channel's int32 bias, plus whatever the kernel folds into it */
+    int8_t left;        /* max(shift, 0) */
+    int8_t right;       /* e = max(-shift, 0) */
 } mcugen_requant_dsp_t;
 
+/* Any channel: SMLAL on a preset accumulator, then TFLM's rounding divide. */
 static MCUGEN_ALWAYS_INLINE int32_t mcugen_requantize_dsp(uint32_t acc, const mcugen_requant_dsp_t *rq)
 {
     const int32_t x = (int32_t)(acc << rq->left); /* wraps like TFLM's x * (1 << left) */
     const int64_t p = (int64_t)x * rq->multiplier + ((int64_t)1 << 30);
     const int32_t r = (int32_t)(p >> 31); /* arithmetic: floor */
-    const int32_t threshold = (rq->mask >> 1) + (int32_t)((uint32_t)r >> 31);
-    return (r >> rq->right) + ((r & rq->mask) > threshold ? 1 : 0);
+    const int32_t mask = (int32_t)((1u << rq->right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)r >> 31);
+    return (r >> rq->right) + ((r & mask) > threshold ? 1 : 0);
 }
+
+/* A channel with e >= 2, where the two roundings merge into one 64-bit sum (what
+ * most convolution layers have; the generator checks). For r >= 0 the result is
+ * floor((x * m + 2^30 + 2^(30+e)) / 2^(31+e)); RoundingDivideByPOT rounds r < 0
+ * one below that at ties, -2^31 in the same sum. r < 0 exactly when x < 0 (or r is
+ * 0, which rounds to 0 either way), so the addend is (2^(e-2) + s, 2^30 | sign bit)
+ * with s = -1 for negative x, and the high word of the SMLAL, shifted by e - 1, is
+ * the result. |x * m| < 2^62: no overflow anywhere. */
+static MCUGEN_ALWAYS_INLINE int32_t mcugen_requantize_dsp_merged(uint32_t acc, const mcugen_requant_dsp_t *rq)
+{
+    const uint32_t x = acc << rq->left;
+    const uint32_t lo = 0x40000000u | (x & 0x80000000u);
+    const uint32_t hi = (1u << (rq->right - 2)) + (uint32_t)((int32_t)x >> 31);
+    const int64_t t = (int64_t)(((uint64_t)hi << 32) | lo) + (int64_t)(int32_t)x * rq->multiplier;
+    return (int32_t)(t >> 32) >> (rq->right - 1);
+}
+
+/* ---- More SIMD32 / load-store forms (the arm-dsp depthwise kernel's inner loops) ----
+ *
+ * The multiplies pick other halves than SMLABB / SMLABT above; SMMLAR is the
+ * rounding high multiply-accumulate; the LDRD / STRD forms advance their pointer in
+ * the same instruction (GCC does not form post-indexed LDRD / STRD by itself, and an
+ * extra ADD per pointer per iteration is a large share of a short loop). The
+ * pointers must be word aligned, as LDRD / STRD require. */
+typedef struct {
+    uint32_t word[2];
+} mcugen_u32x2_t;
+
+#if MCUGEN_SIMD_NATIVE
+
+/* SMLATB / SMLATT: acc + top(a) * bottom(b), acc + top(a) * top(b). */
+static inline uint32_t mcugen_smlatb(uint32_t a, uint32_t b, uint32_t acc)
+{
+    uint32_t r;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline uint32_t mcugen_smlatt(uint32_t a, uint32_t b, uint32_t acc)
+{
+    uint32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* SMMLAR: the top word of acc * 2^32 + a * b + 2^31 (the product's high half, rounded, plus acc). */
+static inline int32_t mcugen_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* PKHTB: top half of a, bottom half = top half of b (b >> 16). */
+static inline uint32_t mcugen_pkhtb16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* LDRD first, second, [*p], #4 (or #8): the words p[0] and p[1]; *p then advances by one (two) words. */
+static inline void mcugen_ldrd_post4(const uint32_t **p, uint32_t *first, uint32_t *second)
+{
+    const uint32_t *q = *p;
+    uint32_t a, b;
+    __asm__("ldrd %0, %1, [%2], #4" : "=&r"(a), "=&r"(b), "+r"(q) : "m"(*(const mcugen_u32x2_t *)q));
+    *first = a;
+    *second = b;
+    *p = q;
+}
+
+static inline void mcugen_ldrd_post8(const uint32_t **p, uint32_t *first, uint32_t *second)
+{
+    const uint32_t *q = *p;
+    uint32_t a, b;
+    __asm__("ldrd %0, %1, [%2], #8" : "=&r"(a), "=&r"(b), "+r"(q) : "m"(*(const mcugen_u32x2_t *)q));
+    *first = a;
+    *second = b;
+    *p = q;
+}
+
+/* STRD first, second, [*p], #8: p[0] = first, p[1] = second; *p then advances by two words. */
+static inline void mcugen_strd_post8(uint32_t **p, uint32_t first, uint32_t second)
+{
+    uint32_t *q = *p;
+    __asm__("strd %2, %3, [%0], #8" : "+r"(q), "=m"(*(mcugen_u32x2_t *)q) : "r"(first), "r"(second));
+    *p = q;
+}
+
+#else /* portable C */
+
+static inline uint32_t mcugen_smlatb(uint32_t a, uint32_t b, uint32_t acc)
+{
+    return acc + (uint32_t)(mcugen_simd_top(a) * mcugen_simd_bottom(b));
+}
+
+static inline uint32_t mcugen_smlatt(uint32_t a, uint32_t b, uint32_t acc)
+{
+    return acc + (uint32_t)(mcugen_simd_top(a) * mcugen_simd_top(b));
+}
+
+static inline int32_t mcugen_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    /* Modulo 2^64, like the instruction; its top word is the result. */
+    const uint64_t sum = ((uint64_t)(uint32_t)acc << 32) + (uint64_t)((int64_t)a * b) + 0x80000000u;
+    return (int32_t)(uint32_t)(sum >> 32);
+}
+
+static inline uint32_t mcugen_pkhtb16(uint32_t a, uint32_t b)
+{
+    return (a & 0xFFFF0000u) | (b >> 16);
+}
+
+static inline void mcugen_ldrd_post4(const uint32_t **p, uint32_t *first, uint32_t *second)
+{
+    *first = (*p)[0];
+    *second = (*p)[1];
+    *p += 1;
+}
+
+static inline void mcugen_ldrd_post8(const uint32_t **p, uint32_t *first, uint32_t *second)
+{
+    *first = (*p)[0];
+    *second = (*p)[1];
+    *p += 2;
+}
+
+static inline void mcugen_strd_post8(uint32_t **p, uint32_t first, uint32_t second)
+{
+    (*p)[0] = first;
+    (*p)[1] = second;
+    *p += 2;
+}
+
+#endif
 
 #endif /* MCUGEN_SIMD_H */

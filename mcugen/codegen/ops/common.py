@@ -7,12 +7,16 @@ from ..lowering import LoweringContext, c_int
 from ..quant import activation_range
 
 
-def act_init(ctx: LoweringContext, op: Operator, out: Tensor) -> str:
+def act_range(ctx: LoweringContext, op: Operator, out: Tensor) -> tuple[int, int]:
     fused = op.options.get("fused_activation_function", "NONE")
     if fused not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
         raise ctx.unsupported(op, f"fused activation {fused} is not supported",
                               "supported fused activations: NONE, RELU, RELU6, RELU_N1_TO_1")
-    lo, hi = activation_range(fused, out)
+    return activation_range(fused, out)
+
+
+def act_init(ctx: LoweringContext, op: Operator, out: Tensor) -> str:
+    lo, hi = act_range(ctx, op, out)
     return "{.min = %s, .max = %s}" % (c_int(lo), c_int(hi))
 
 

@@ -19,8 +19,8 @@ from ...target import ARM_DSP
 from ..kernels import KERNELS
 from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, dims_init, lowers, shape_text
 from ..quant import quantize_multiplier, wrap_int32
-from .common import act_init, describe_quant, require_dtype, requant_array
-from .dsp import align4, channels_array, pack_rows_dsp, words_array
+from .common import act_init, act_range, describe_quant, require_dtype, requant_array
+from .dsp import align4, channels_array, merged_output, pack_rows_dsp, words_array
 
 # The dimension of the filter that carries one scale per output channel.
 CONV_QUANTIZED_DIM = 0  # OHWI
@@ -243,7 +243,7 @@ def _lower_conv_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, rows: np.nd
     biases = [int(v) for v in bias.data.reshape(-1)] if bias is not None else [0] * channels
     # The input offset is added as each column is widened (SXTAB16 adds it for free) and
     # padded taps are 0 there, so the bias goes in unchanged.
-    table = channels_array(ctx, op, pairs, channels, biases, "multiplier, left, right, mask, bias per output channel")
+    table = channels_array(ctx, op, pairs, channels, biases, "multiplier, bias, left shift, right shift per output channel")
     words = words_array(ctx, op, "filter", pack_rows_dsp(rows),
                         f"filter {channels}x{depth} packed for the SIMD loop: channel pairs, 4 taps per word")
     params = [
@@ -257,6 +257,7 @@ def _lower_conv_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, rows: np.nd
         ("output_offset", c_int(out.quant.zero_point[0])),
         ("act", act_init(ctx, op, out)),
         ("channels", table),
+        ("merged_output", "1" if merged_output(pairs, act_range(ctx, op, out)) else "0"),
     ]
     args = [ctx.ptr(inp, const=True), words, ctx.ptr(out), ctx.scratch("int16_t")]
     return LayerCall.of(KERNELS["mcugen_conv_s8_dsp"], op.index, op.op, comment + " [arm-dsp]", params, args,
@@ -333,7 +334,7 @@ def _lower_depthwise_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, filt: 
     # once -zero_point * sum(filter) is in the bias: TFLM's skipped taps, exactly.
     folded = [wrap_int32(int(b) - zero_point * int(s)) for b, s in zip(biases, taps.sum(axis=0))]
     table = channels_array(ctx, op, pairs, channels, folded,
-                           "multiplier, left, right, mask, bias - input zero point * sum(filter) per channel")
+                           "multiplier, bias - input zero point * sum(filter), left shift, right shift per channel")
     params = [
         ("input", dims_init(inp.shape)),
         ("output", dims_init(out.shape)),

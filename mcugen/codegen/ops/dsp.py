@@ -12,9 +12,10 @@ import numpy as np
 
 from ...ir import Operator
 from ..lowering import LoweringContext
-from ..quant import requant_dsp, wrap_int32
+from ..quant import wrap_int32
 
-REQUANT_DSP_FIELDS = 5  # mcugen_requant_dsp_t: multiplier, left, right, mask, bias
+REQUANT_DSP_FIELDS = 4  # mcugen_requant_dsp_t: multiplier, bias, left, right (int8)
+REQUANT_DSP_BYTES = 12
 
 
 def align4(n: int) -> int:
@@ -47,9 +48,16 @@ def channels_array(ctx: LoweringContext, op: Operator, pairs: list[tuple[int, in
         pairs = pairs * channels
     flat = []
     for (multiplier, shift), bias in zip(pairs, biases):
-        flat += [*requant_dsp(multiplier, shift), wrap_int32(bias)]
+        flat += [multiplier, wrap_int32(bias), max(shift, 0), max(-shift, 0)]
     return ctx.add_array(f"l{op.index}_channels", "mcugen_requant_dsp_t", np.array(flat, dtype=np.int64), comment,
-                         group=REQUANT_DSP_FIELDS)
+                         group=REQUANT_DSP_FIELDS, item_bytes=REQUANT_DSP_BYTES)
+
+
+def merged_output(pairs: list[tuple[int, int]], act: tuple[int, int]) -> bool:
+    """Whether a layer can take the kernels' fast output stage: every channel's
+    right shift e >= 2 (one SMLAL does both of TFLM's roundings) and no clamp
+    narrower than int8 itself (one SSAT)."""
+    return all(-shift >= 2 for _, shift in pairs) and act == (-128, 127)
 
 
 def words_array(ctx: LoweringContext, op: Operator, name: str, words: np.ndarray, comment: str) -> str:

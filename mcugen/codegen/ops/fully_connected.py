@@ -49,7 +49,7 @@ def lower_fully_connected(ctx: LoweringContext, op: Operator) -> LayerCall:
                f"{describe_quant(weights)}, {op.options.get('fused_activation_function', 'NONE')}, {macs:,} MACs")
     if ctx.choice(op).variant == ARM_DSP:
         biases = [int(v) for v in bias.data.reshape(-1)] if bias is not None else [0] * units
-        table = channels_array(ctx, op, pairs, units, biases, "multiplier, left, right, mask, bias per unit")
+        table = channels_array(ctx, op, pairs, units, biases, "multiplier, bias, left shift, right shift per unit")
         rows = weights.data.reshape(units, depth)
         words = words_array(ctx, op, "weights", pack_rows_dsp(rows),
                             f"weights {units}x{depth} packed for the SIMD loop: unit pairs, 4 values per word")

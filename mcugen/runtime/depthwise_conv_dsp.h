@@ -1,0 +1,86 @@
+#ifndef MCUGEN_DEPTHWISE_CONV_DSP_H
+#define MCUGEN_DEPTHWISE_CONV_DSP_H
+
+#include "mcugen_common.h"
+#include "mcugen_simd.h"
+
+/* DEPTHWISE_CONV_2D, int8, depth multiplier 1, dilation 1, for cores with the Arm
+ * DSP extension (Cortex-M4 / M7); bit-exact with mcugen_depthwise_conv_s8 (and so
+ * with TFLite Micro). On other targets it compiles through mcugen_simd.h's portable C.
+ *
+ * Per output (b, oy, ox, c):
+ *   acc = channels[c].bias + sum over fy < filter_h, fx < filter_w of
+ *         filter[fy][fx][c] * X(b, oy * stride_h - pad_h + fy, ox * stride_w - pad_w + fx, c)
+ *   out = clamp(mcugen_requantize_dsp(acc, &channels[c]) + output_offset, act)
+ * where X is the input inside the image and input_zero_point outside it, and acc
+ * wraps modulo 2^32. The generator folds the input offset into the bias:
+ *   channels[c].bias = bias[c] - input_zero_point * (sum of all filter_h * filter_w taps of channel c)
+ * so that a padded tap (input_zero_point) adds exactly 0, as TFLM's skipped taps do.
+ *
+ * How it works: channels are taken four at a time. For a band of up to
+ * MCUGEN_DW_DSP_BAND_ROWS output rows it copies the four channels' input into four
+ * int16 planes in scratch (padding included), so that neighbouring taps are
+ * neighbouring halfwords and SMLAD does two multiply-accumulates at once; then, one
+ * channel at a time, it accumulates the band's outputs into an int32 buffer (3x3
+ * filters at stride_w 1 or 2 keep all taps in registers) and requantizes that buffer
+ * into the output, strided by C. */
+typedef struct {
+    mcugen_dims_t input;  /* NHWC, input.c == output.c */
+    mcugen_dims_t output; /* NHWC */
+    int32_t filter_h;
+    int32_t filter_w;
+    int32_t stride_h; /* >= 1 */
+    int32_t stride_w; /* >= 1 */
+    int32_t pad_h;    /* rows of padding above the image (TFLM's padding) */
+    int32_t pad_w;    /* columns of padding left of the image */
+    int32_t input_zero_point;
+    int32_t output_offset; /* output zero point */
+    mcugen_act_range_t act;
+    const mcugen_requant_dsp_t *channels; /* one per channel; .bias as above */
+} mcugen_depthwise_conv_dsp_params_t;
+
+/* Channels per group, and output rows per band (see the scratch rule below). */
+#define MCUGEN_DW_DSP_GROUP 4
+#define MCUGEN_DW_DSP_BAND_ROWS 16
+
+/* filter: [filter_h][filter_w][C], the model's own layout. scratch: at least
+ * mcugen_depthwise_conv_dsp_scratch_bytes(p) bytes, 16-byte aligned. */
+void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_conv_dsp_params_t *p, const int8_t *input,
+                                  const int8_t *filter, int8_t *output, int16_t *scratch);
+
+/* Scratch size in bytes. The same rule, for the generator to mirror (integer
+ * arithmetic, / truncating, all terms >= 0); 0 when the output is empty:
+ *
+ *   out_w_even  = out_w + out_w % 2
+ *   cols        = (out_w_even - 1) * stride_w + filter_w + filter_w % 2
+ *   plane_w     = cols + cols % 2                               (int16 per plane row)
+ *   band        = min(out_h, 16)                                (MCUGEN_DW_DSP_BAND_ROWS)
+ *   plane_rows  = (band - 1) * stride_h + filter_h
+ *   planes      = min(C, 4)                                     (MCUGEN_DW_DSP_GROUP)
+ *   acc_words   = round_up_4(band * out_w + 1)                  (int32 accumulators)
+ *   taps_words  = round_up_4(planes * filter_h * ((filter_w + 1) / 2))
+ *   plane_words = plane_rows * plane_w / 2
+ *   bytes       = 4 * (acc_words + taps_words + planes * plane_words)
+ *
+ * with round_up_4(n) = (n + 3) / 4 * 4. E.g. 48x48x16 3x3 stride 1 SAME: 10544 bytes;
+ * 49x49x48 -> 24x24 3x3 stride 2 VALID: 14832 bytes. */
+static inline int32_t mcugen_depthwise_conv_dsp_scratch_bytes(const mcugen_depthwise_conv_dsp_params_t *p)
+{
+    const int32_t out_h = p->output.h;
+    const int32_t out_w = p->output.w;
+    if (p->output.n <= 0 || out_h <= 0 || out_w <= 0 || p->output.c <= 0) {
+        return 0;
+    }
+    const int32_t out_w_even = out_w + out_w % 2;
+    const int32_t cols = (out_w_even - 1) * p->stride_w + p->filter_w + p->filter_w % 2;
+    const int32_t plane_w = cols + cols % 2;
+    const int32_t band = out_h < MCUGEN_DW_DSP_BAND_ROWS ? out_h : MCUGEN_DW_DSP_BAND_ROWS;
+    const int32_t plane_rows = (band - 1) * p->stride_h + p->filter_h;
+    const int32_t planes = p->input.c < MCUGEN_DW_DSP_GROUP ? p->input.c : MCUGEN_DW_DSP_GROUP;
+    const int32_t acc_words = (band * out_w + 1 + 3) / 4 * 4;
+    const int32_t taps_words = (planes * p->filter_h * ((p->filter_w + 1) / 2) + 3) / 4 * 4;
+    const int32_t plane_words = plane_rows * plane_w / 2;
+    return 4 * (acc_words + taps_words + planes * plane_words);
+}
+
+#endif
