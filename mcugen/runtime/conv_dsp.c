@@ -12,37 +12,6 @@ typedef struct {
     int32_t in_y0, in_x0;
 } window_t;
 
-/* Fast column: every tap's input channels are a whole number of words, so each
- * group of four values is four bytes of one input pixel. */
-static void column_words(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
-                         int32_t step)
-{
-    const int32_t in_c = p->input.c;
-    const int32_t groups_per_tap = in_c / 4;
-    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
-        const int32_t iy = win->in_y0 + fy * p->dilation_h;
-        const int row_inside = iy >= 0 && iy < p->input.h;
-        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-            const int32_t ix = win->in_x0 + fx * p->dilation_w;
-            if (!row_inside || ix < 0 || ix >= p->input.w) {
-                for (int32_t g = 0; g < groups_per_tap; ++g, col += step) {
-                    col[0] = 0;
-                    col[1] = 0;
-                }
-            } else {
-                /* formed only inside the image: no pointer outside the tensor, even unread */
-                const int8_t *src = win->image + (iy * p->input.w + ix) * in_c;
-                for (int32_t g = 0; g < groups_per_tap; ++g, col += step) {
-                    const uint32_t bytes = mcugen_read_u32(src);
-                    src += 4;
-                    col[0] = mcugen_sxtab16(offset2, bytes);
-                    col[1] = mcugen_sxtab16_ror8(offset2, bytes);
-                }
-            }
-        }
-    }
-}
-
 /* n bytes from src to dst, a word at a time (unaligned word access is allowed on
  * the cores this kernel targets, and memcpy of a word is one LDR/STR). */
 static void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
@@ -66,13 +35,10 @@ static void fill_bytes(int8_t *dst, int8_t value, int32_t n)
     }
 }
 
-/* General column (input channels not a multiple of four, e.g. an RGB or a
- * one-channel image): the window is first gathered as int8 runs into `bytes`
- * (depth4 of them), taps outside the image and the padding up to depth4 set to the
- * input zero point - the value the offset turns into 0 - and then widened four at
- * a time like the fast column. */
-static void column_gathered(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
-                            int32_t step, int8_t *bytes)
+/* The window as depth4 int8 values in `bytes`: runs of the input rows, the input
+ * zero point (which the offset turns into 0, TFLM's skipped tap) outside the image
+ * and in the padding up to depth4. */
+static void gather_window(const mcugen_conv_dsp_params_t *p, const window_t *win, int8_t *bytes)
 {
     const int32_t in_c = p->input.c;
     const int8_t zero = (int8_t)(-p->input_offset);
@@ -86,6 +52,9 @@ static void column_gathered(const mcugen_conv_dsp_params_t *p, const window_t *w
         }
         int32_t fx0, fx1;
         mcugen_valid_taps(win->in_x0, p->dilation_w, p->filter_w, p->input.w, &fx0, &fx1);
+        if (fx1 < fx0) {
+            fx1 = fx0;
+        }
         fill_bytes(dst, zero, fx0 * in_c);
         if (p->dilation_w == 1) {
             /* the taps inside the image are one run of the input row */
@@ -99,24 +68,31 @@ static void column_gathered(const mcugen_conv_dsp_params_t *p, const window_t *w
                            in_c);
             }
         }
-        fill_bytes(dst + (fx1 > fx0 ? fx1 : fx0) * in_c, zero, (p->filter_w - (fx1 > fx0 ? fx1 : fx0)) * in_c);
+        fill_bytes(dst + fx1 * in_c, zero, (p->filter_w - fx1) * in_c);
     }
     fill_bytes(dst, zero, p->depth4 - p->filter_h * row_values);
-    for (int32_t g = 0; g < p->depth4; g += 4, col += step) {
-        const uint32_t four = mcugen_read_u32(bytes + g);
-        col[0] = mcugen_sxtab16(offset2, four);
-        col[1] = mcugen_sxtab16_ror8(offset2, four);
-    }
 }
 
-/* One pixel's column: group g's two words at col[g * step], col[g * step + 1]. */
+/* One pixel's column: its depth4 values widened to int16 with the offset added,
+ * group g's two words at col[g * step], col[g * step + 1]. A window that is one
+ * whole run of the input (a 1x1 convolution, a row-wide filter) is widened straight
+ * from the input; any other is gathered into `bytes` first. */
 static void fill_column(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
                         int32_t step, int8_t *bytes)
 {
-    if ((p->input.c & 3) == 0) {
-        column_words(p, win, offset2, col, step);
+    const int8_t *src = bytes;
+    const int one_run = p->filter_h == 1 && (p->filter_w == 1 || p->dilation_w == 1) && win->in_y0 >= 0 &&
+                        win->in_y0 < p->input.h && win->in_x0 >= 0 && win->in_x0 + p->filter_w <= p->input.w &&
+                        p->depth4 == p->filter_w * p->input.c;
+    if (one_run) {
+        src = win->image + (win->in_y0 * p->input.w + win->in_x0) * p->input.c;
     } else {
-        column_gathered(p, win, offset2, col, step, bytes);
+        gather_window(p, win, bytes);
+    }
+    for (int32_t g = 0; g < p->depth4; g += 4, col += step) {
+        const uint32_t four = mcugen_read_u32(src + g);
+        col[0] = mcugen_sxtab16(offset2, four);
+        col[1] = mcugen_sxtab16_ror8(offset2, four);
     }
 }
 
@@ -238,45 +214,6 @@ MCUGEN_KEEP_ORDER static void two_pixels_general(const mcugen_conv_dsp_params_t 
     two_pixels(p, cols, filter, out0, out1, 0);
 }
 
-/* Every output channel of one pixel (a last odd pixel, or FULLY_CONNECTED with one
- * batch); col holds its column alone: group g is col[2g], col[2g + 1]. */
-MCUGEN_KEEP_ORDER static void one_pixel(const mcugen_conv_dsp_params_t *p, const uint32_t *col, const uint32_t *filter, int8_t *out)
-{
-    const int32_t out_c = p->output.c;
-    const int32_t groups = p->depth4 >> 2;
-    const output_stage_t o = output_stage(p->output_offset, p->act);
-    const mcugen_requant_dsp_t *rq = p->channels;
-    const uint32_t *w = filter;
-    int32_t oc = 0;
-    for (; oc + 2 <= out_c; oc += 2, rq += 2) {
-        uint32_t acc0 = (uint32_t)rq[0].bias, acc1 = (uint32_t)rq[1].bias;
-        const uint32_t *x = col;
-        const uint32_t *const w_end = w + 2 * groups;
-        while (w != w_end) {
-            const uint32_t wa = w[0], wb = w[1];
-            w += 2;
-            const uint32_t x_even = x[0], x_odd = x[1];
-            x += 2;
-            acc0 = mcugen_smlad(x_even, mcugen_sxtb16(wa), acc0);
-            acc0 = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wa), acc0);
-            acc1 = mcugen_smlad(x_even, mcugen_sxtb16(wb), acc1);
-            acc1 = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wb), acc1);
-        }
-        const int8_t v0 = output_value(o, acc0, &rq[0]), v1 = output_value(o, acc1, &rq[1]);
-        out[oc] = v0;
-        out[oc + 1] = v1;
-    }
-    if (oc < out_c) {
-        uint32_t acc = (uint32_t)rq[0].bias;
-        for (int32_t g = 0; g < groups; ++g) {
-            const uint32_t wa = *w++;
-            acc = mcugen_smlad(col[2 * g], mcugen_sxtb16(wa), acc);
-            acc = mcugen_smlad(col[2 * g + 1], mcugen_sxtb16_ror8(wa), acc);
-        }
-        out[oc] = output_value(o, acc, &rq[0]);
-    }
-}
-
 /* Output pixels in NHWC order, one at a time. */
 typedef struct {
     int32_t b, oy, ox;
@@ -305,32 +242,32 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
 {
     const uint32_t offset2 = offset_pair(p->input_offset);
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
-    /* Scratch is 16-byte aligned in the arena: two interleaved columns of depth4 / 2
-     * words, then depth4 bytes where a general column is gathered. */
+    /* Scratch (16-byte aligned in the arena): two interleaved columns of depth4 / 2
+     * words each, depth4 bytes to gather a window in, and output.c bytes that take the
+     * results of a second pixel that does not exist, when the count is odd. */
     uint32_t *cols = (uint32_t *)(void *)scratch;
-    int8_t *bytes = (int8_t *)(void *)(cols + (pixels > 1 ? p->depth4 : p->depth4 / 2));
+    int8_t *bytes = (int8_t *)(void *)(cols + p->depth4);
+    int8_t *sink = bytes + p->depth4;
     pixel_cursor_t at = {0, 0, 0};
     window_t win;
     int8_t *out = output;
-    int32_t px = 0;
-    for (; px + 2 <= pixels; px += 2) {
+    for (int32_t px = 0; px < pixels; px += 2) {
+        const int pair = px + 1 < pixels;
         window_of(p, input, &at, &win);
         fill_column(p, &win, offset2, cols, 4, bytes);
         advance(p, &at);
-        window_of(p, input, &at, &win);
-        fill_column(p, &win, offset2, cols + 2, 4, bytes);
-        advance(p, &at);
+        if (pair) {
+            window_of(p, input, &at, &win);
+            fill_column(p, &win, offset2, cols + 2, 4, bytes);
+            advance(p, &at);
+        }
+        int8_t *out1 = pair ? out + p->output.c : sink; /* an odd last pixel: column 1 is stale, its results unused */
         if (p->merged_output) {
-            two_pixels_merged(p, cols, filter, out, out + p->output.c);
+            two_pixels_merged(p, cols, filter, out, out1);
         } else {
-            two_pixels_general(p, cols, filter, out, out + p->output.c);
+            two_pixels_general(p, cols, filter, out, out1);
         }
         out += 2 * p->output.c;
-    }
-    if (px < pixels) {
-        window_of(p, input, &at, &win);
-        fill_column(p, &win, offset2, cols, 2, bytes);
-        one_pixel(p, cols, filter, out);
     }
 }
 

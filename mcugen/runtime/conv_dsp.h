@@ -42,12 +42,11 @@ typedef struct {
     int32_t merged_output;
 } mcugen_conv_dsp_params_t;
 
-/* Scratch: two columns of depth4 int16 values (one when the output has one pixel),
- * plus depth4 bytes to gather a window when input.c is not a multiple of 4. */
+/* Scratch: two columns of depth4 int16 values, depth4 bytes to gather a window in,
+ * output.c bytes for the unused half of an odd last pixel pair. */
 static inline int32_t mcugen_conv_dsp_scratch_bytes(const mcugen_conv_dsp_params_t *p)
 {
-    const int32_t columns = p->output.n * p->output.h * p->output.w > 1 ? 2 : 1;
-    return columns * p->depth4 * (int32_t)sizeof(int16_t) + ((p->input.c & 3) != 0 ? p->depth4 : 0);
+    return 2 * p->depth4 * (int32_t)sizeof(int16_t) + p->depth4 + p->output.c;
 }
 
 /* filter: the packed filter as little-endian words (four int8 taps each). */
