@@ -73,26 +73,69 @@ static void gather_window(const mcugen_conv_dsp_params_t *p, const window_t *win
     fill_bytes(dst, zero, p->depth4 - p->filter_h * row_values);
 }
 
+/* `groups` groups of four int8 values from src, widened with the offset added. */
+static uint32_t *widen_run(const int8_t *src, int32_t groups, uint32_t offset2, uint32_t *col, int32_t step)
+{
+    for (; groups > 0; --groups, src += 4, col += step) {
+        const uint32_t four = mcugen_read_u32(src);
+        col[0] = mcugen_sxtab16(offset2, four);
+        col[1] = mcugen_sxtab16_ror8(offset2, four);
+    }
+    return col;
+}
+
+static uint32_t *zero_run(int32_t groups, uint32_t *col, int32_t step)
+{
+    for (; groups > 0; --groups, col += step) {
+        col[0] = 0;
+        col[1] = 0;
+    }
+    return col;
+}
+
+/* A window whose taps are whole groups of four (input.c a multiple of 4): each row
+ * of it is widened straight from the input, its part inside the image in one run
+ * (dilation_w 1) or tap by tap, zeros for the taps outside. */
+static void column_in_runs(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
+                           int32_t step)
+{
+    const int32_t tap_groups = p->input.c >> 2;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+        const int32_t iy = win->in_y0 + fy * p->dilation_h;
+        if (iy < 0 || iy >= p->input.h) {
+            col = zero_run(p->filter_w * tap_groups, col, step);
+            continue;
+        }
+        int32_t fx0, fx1;
+        mcugen_valid_taps(win->in_x0, p->dilation_w, p->filter_w, p->input.w, &fx0, &fx1);
+        if (fx1 < fx0) {
+            fx1 = fx0;
+        }
+        col = zero_run(fx0 * tap_groups, col, step);
+        const int8_t *row = fx1 > fx0 ? win->image + iy * p->input.w * p->input.c : NULL;
+        if (p->dilation_w == 1) {
+            if (fx1 > fx0) {
+                col = widen_run(row + (win->in_x0 + fx0) * p->input.c, (fx1 - fx0) * tap_groups, offset2, col, step);
+            }
+        } else {
+            for (int32_t fx = fx0; fx < fx1; ++fx) {
+                col = widen_run(row + (win->in_x0 + fx * p->dilation_w) * p->input.c, tap_groups, offset2, col, step);
+            }
+        }
+        col = zero_run((p->filter_w - fx1) * tap_groups, col, step);
+    }
+}
+
 /* One pixel's column: its depth4 values widened to int16 with the offset added,
- * group g's two words at col[g * step], col[g * step + 1]. A window that is one
- * whole run of the input (a 1x1 convolution, a row-wide filter) is widened straight
- * from the input; any other is gathered into `bytes` first. */
+ * group g's two words at col[g * step], col[g * step + 1]. */
 static void fill_column(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
                         int32_t step, int8_t *bytes)
 {
-    const int8_t *src = bytes;
-    const int one_run = p->filter_h == 1 && (p->filter_w == 1 || p->dilation_w == 1) && win->in_y0 >= 0 &&
-                        win->in_y0 < p->input.h && win->in_x0 >= 0 && win->in_x0 + p->filter_w <= p->input.w &&
-                        p->depth4 == p->filter_w * p->input.c;
-    if (one_run) {
-        src = win->image + (win->in_y0 * p->input.w + win->in_x0) * p->input.c;
+    if ((p->input.c & 3) == 0) {
+        column_in_runs(p, win, offset2, col, step);
     } else {
         gather_window(p, win, bytes);
-    }
-    for (int32_t g = 0; g < p->depth4; g += 4, col += step) {
-        const uint32_t four = mcugen_read_u32(src + g);
-        col[0] = mcugen_sxtab16(offset2, four);
-        col[1] = mcugen_sxtab16_ror8(offset2, four);
+        widen_run(bytes, p->depth4 >> 2, offset2, col, step);
     }
 }
 
