@@ -19,6 +19,17 @@ EXAMPLE_MODEL = REPO / "examples" / "shapes" / "shapes_int8.tflite"
 VALID_MODELS = sorted(SHARED_MODELS.glob("*.tflite")) if SHARED_MODELS.is_dir() else []
 INVALID_MODELS = sorted((SHARED_MODELS / "invalid").glob("*.tflite")) if SHARED_MODELS.is_dir() else []
 
+# Every kernel variant passes the same bit-exactness tests; arm-dsp runs on the host
+# through mcugen_simd.h's portable C (tests/test_simd.py ties that to the instructions).
+KERNEL_VARIANTS = ("portable", "arm-dsp")
+
+
+@pytest.fixture(params=KERNEL_VARIANTS)
+def kernels(request) -> str:
+    """The kernel variant a bit-exactness test compiles for."""
+    return request.param
+
+
 needs_shared = pytest.mark.skipif(
     not SHARED_MODELS.is_dir(), reason=f"../shared not found at {SHARED} (third-party test models; CI has it)"
 )

@@ -11,6 +11,7 @@ import pytest
 
 from mcugen.codegen.lowering import UnsupportedOpError
 from mcugen.generate import GeneratedModel, compile_model
+from mcugen.target import HOST
 
 OPS_DIR = Path(__file__).resolve().parent / "models" / "ops"
 MANIFEST = OPS_DIR / "MANIFEST.json"
@@ -34,12 +35,12 @@ def manifest_cases(ops: set[str]) -> list:
     return params or [_skipped(f"MANIFEST.json lists no model using {', '.join(sorted(ops))}")]
 
 
-def compile_or_skip(model: Path, ops: set[str]) -> GeneratedModel:
+def compile_or_skip(model: Path, ops: set[str], kernels: str = "portable") -> GeneratedModel:
     """compile_model, skipping when mcugen refuses an op outside ``ops`` (a kernel, or an
     option of one, it lacks): such a model cannot test ``ops``. A refusal of one of
     ``ops`` is the test's business and propagates."""
     try:
-        return compile_model(model)
+        return compile_model(model, HOST, kernels)
     except UnsupportedOpError as exc:
         if exc.op.op in ops:
             raise

@@ -35,8 +35,8 @@ N_RANDOM = 20
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model", manifest_cases(CONV_OPS))
-def test_op_model_bit_exact(model: Path) -> None:
-    generated = compile_or_skip(model, CONV_OPS)
+def test_op_model_bit_exact(model: Path, kernels: str) -> None:
+    generated = compile_or_skip(model, CONV_OPS, kernels)
     report = validate_model(model, n_random=N_RANDOM, sanitize=True, model=generated)
     assert report.bit_exact == report.inputs, report.to_json()
 
@@ -122,9 +122,9 @@ SUPPORTED = [
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in SUPPORTED])
-def test_synthetic_bit_exact(case: Synthetic, tmp_path: Path) -> None:
+def test_synthetic_bit_exact(case: Synthetic, tmp_path: Path, kernels: str) -> None:
     model = build(case, tmp_path)
-    report = validate_model(model, n_random=N_RANDOM, sanitize=True)
+    report = validate_model(model, n_random=N_RANDOM, sanitize=True, kernels=kernels)
     assert report.bit_exact == report.inputs, report.to_json()
 
 

@@ -44,8 +44,8 @@ N_RANDOM = 20
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model", manifest_cases(FAMILY_OPS))
-def test_op_model_bit_exact(model: Path) -> None:
-    generated = compile_or_skip(model, FAMILY_OPS)
+def test_op_model_bit_exact(model: Path, kernels: str) -> None:
+    generated = compile_or_skip(model, FAMILY_OPS, kernels)
     report = validate_model(model, n_random=N_RANDOM, sanitize=True, model=generated)
     assert report.bit_exact == report.inputs, report.to_json()
 
@@ -201,9 +201,10 @@ def _vector_file(case: Case, folder: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in _synthetic()])
-def test_synthetic_bit_exact(case: Case, tmp_path: Path) -> None:
+def test_synthetic_bit_exact(case: Case, tmp_path: Path, kernels: str) -> None:
     model = write_model(tmp_path / f"{case.name}.tflite", case)
-    report = validate_model(model, n_random=N_RANDOM, vectors=_vector_file(case, tmp_path), sanitize=True)
+    report = validate_model(model, n_random=N_RANDOM, vectors=_vector_file(case, tmp_path), sanitize=True,
+                            kernels=kernels)
     assert report.bit_exact == report.inputs, report.to_json()
 
 
@@ -252,10 +253,10 @@ REAL_MODELS = ["fomo_face_detection.tflite", "pretrainedResnet_quant.tflite", "w
 
 
 @pytest.mark.parametrize("name", REAL_MODELS)
-def test_real_model_bit_exact(name: str) -> None:
+def test_real_model_bit_exact(name: str, kernels: str) -> None:
     model = shared_model(name)
     if not model.is_file():
         pytest.skip(f"{model} not found in ../shared")
-    generated = compile_or_skip(model, FAMILY_OPS)
+    generated = compile_or_skip(model, FAMILY_OPS, kernels)
     report = validate_model(model, n_random=N_RANDOM, sanitize=True, model=generated)
     assert report.bit_exact == report.inputs, report.to_json()

@@ -120,16 +120,16 @@ def _unary_cases() -> list[Case]:
 
 
 @pytest.mark.parametrize("model", manifest_cases(FAMILY_OPS))
-def test_op_model_bit_exact(model: Path) -> None:
-    generated = compile_or_skip(model, FAMILY_OPS)
+def test_op_model_bit_exact(model: Path, kernels: str) -> None:
+    generated = compile_or_skip(model, FAMILY_OPS, kernels)
     report = validate_model(model, n_random=N_RANDOM, sanitize=True, model=generated)
     assert report.bit_exact == report.inputs, report.to_json()
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name) for c in _binary_cases() + _unary_cases()])
-def test_synthetic_bit_exact(case: Case, tmp_path: Path) -> None:
+def test_synthetic_bit_exact(case: Case, tmp_path: Path, kernels: str) -> None:
     model = write_model(tmp_path / f"{case.name}.tflite", case)
-    report = validate_model(model, n_random=N_RANDOM, sanitize=True)
+    report = validate_model(model, n_random=N_RANDOM, sanitize=True, kernels=kernels)
     assert report.inputs >= N_RANDOM, report.to_json()
     assert report.bit_exact == report.inputs, report.to_json()
 

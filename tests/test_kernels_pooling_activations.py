@@ -26,6 +26,7 @@ import pytest
 from mcugen.codegen.emit import render_model_module, runtime_files
 from mcugen.codegen.lowering import UnsupportedOpError
 from mcugen.generate import GeneratedModel, compile_model
+from mcugen.target import HOST
 from mcugen.loader import fold_constants
 from mcugen.planner import plan_memory
 from mcugen.tflite_reader import read_tflite
@@ -57,8 +58,9 @@ def edge_vectors(directory: Path, shape: tuple[int, ...]) -> list[Path]:
     return paths
 
 
-def assert_bit_exact(model: Path, tmp_path: Path, generated: GeneratedModel | None = None) -> None:
-    generated = generated or compile_model(model)
+def assert_bit_exact(model: Path, tmp_path: Path, generated: GeneratedModel | None = None,
+                     kernels: str = "portable") -> None:
+    generated = generated or compile_model(model, HOST, kernels)
     shape = generated.graph.input_tensors()[0].shape
     report = validate_model(model, n_random=N_RANDOM, vectors=edge_vectors(tmp_path, shape), sanitize=True,
                             model=generated)
@@ -71,8 +73,8 @@ def assert_bit_exact(model: Path, tmp_path: Path, generated: GeneratedModel | No
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("model", manifest_cases(MY_OPS))
-def test_op_model_bit_exact(model: Path, tmp_path: Path) -> None:
-    assert_bit_exact(model, tmp_path, compile_or_skip(model, MY_OPS))
+def test_op_model_bit_exact(model: Path, tmp_path: Path, kernels: str) -> None:
+    assert_bit_exact(model, tmp_path, compile_or_skip(model, MY_OPS, kernels))
 
 
 # --------------------------------------------------------------------------
@@ -170,9 +172,9 @@ VARIANTS = {
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
-def test_variant_bit_exact(name: str, tmp_path: Path) -> None:
+def test_variant_bit_exact(name: str, tmp_path: Path, kernels: str) -> None:
     model = write_model(tmp_path / f"{name}.tflite", VARIANTS[name])
-    assert_bit_exact(model, tmp_path)
+    assert_bit_exact(model, tmp_path, kernels=kernels)
 
 
 def _generate_without_int8_check(model: Path) -> GeneratedModel:

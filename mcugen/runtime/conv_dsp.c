@@ -44,6 +44,18 @@ static void gather_window(const mcugen_conv_dsp_params_t *p, const window_t *win
     const int8_t zero = (int8_t)(-p->input_offset);
     const int32_t row_values = p->filter_w * in_c;
     int8_t *dst = bytes;
+    const int inside = win->in_y0 >= 0 && win->in_y0 + (p->filter_h - 1) * p->dilation_h < p->input.h &&
+                       win->in_x0 >= 0 && win->in_x0 + p->filter_w <= p->input.w && p->dilation_w == 1;
+    if (inside) {
+        /* Most windows: no padding, each row of the window one run of the input. */
+        const int32_t row_stride = p->dilation_h * p->input.w * in_c;
+        const int8_t *src = win->image + (win->in_y0 * p->input.w + win->in_x0) * in_c;
+        for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += row_values, src += row_stride) {
+            copy_bytes(dst, src, row_values);
+        }
+        fill_bytes(dst, zero, p->depth4 - p->filter_h * row_values);
+        return;
+    }
     for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += row_values) {
         const int32_t iy = win->in_y0 + fy * p->dilation_h;
         if (iy < 0 || iy >= p->input.h) {

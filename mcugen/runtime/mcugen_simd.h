@@ -14,7 +14,10 @@
 
 #include "mcugen_common.h"
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* MCUGEN_SIMD_PORTABLE forces the portable C even where the instructions exist
+ * (tests/c/simd_check compares the two on the emulated boards). */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(MCUGEN_SIMD_PORTABLE)
 #define MCUGEN_SIMD_NATIVE 1
 #else
 #define MCUGEN_SIMD_NATIVE 0
