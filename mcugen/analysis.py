@@ -67,14 +67,22 @@ class ModelReport:
     tflm_error: str | None = None
     unsupported: list[str] = field(default_factory=list)
     refusal: str | None = None  # why the code generator refuses a supported op's options
+    variant: str = PORTABLE  # the kernel variant the plan and constants are for
 
     @property
     def ops(self) -> dict[str, int]:
         return dict(sorted(Counter(layer.op for layer in self.layers).items()))
 
+    @property
+    def scratch_bytes(self) -> int:
+        """The largest kernel scratch buffer (inside the arena, live during its layer only)."""
+        return max(self.plan.scratch_bytes.values(), default=0)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "kernels": self.variant,
+            "scratch_bytes": self.scratch_bytes,
             "macs": self.macs,
             "weights_bytes": self.weights_bytes,
             "constants_bytes": self.constants_bytes,
@@ -143,6 +151,7 @@ def analyze_graph(graph: Graph, name: str, variant: str = PORTABLE) -> ModelRepo
         plan=plan,
         unsupported=sorted({op.op for op in graph.operators if op.op not in known}),
         refusal=refusal,
+        variant=variant,
     )
 
 

@@ -67,6 +67,8 @@ def print_model_report(console: Console, report: ModelReport) -> None:
         totals.add_row("constants in flash", f"{_kib(report.constants_bytes)}: weights and per-layer tables "
                        "(multipliers, shifts), as generated")
     totals.add_row("arena (mcugen plan)", _kib(report.arena_bytes))
+    scratch = f"; kernel scratch up to {report.scratch_bytes:,} B, inside the arena" if report.scratch_bytes else ""
+    totals.add_row("kernels", f"{report.variant}{scratch}")
     if report.tflm is not None:
         # mcugen compiles the graph, so it needs no interpreter state: the fair
         # comparison for RAM is TFLM's whole arena; the head is the planner's peer.
@@ -112,7 +114,7 @@ def print_boards(console: Console, boards: list[Board]) -> None:
         t.add_column(col)
     levels: set[str] = set()
     for b in boards:
-        extras = []
+        extras = [f"{b.target.best_variant} kernels"]
         if b.emulated and b.qemu:
             extras.append(f"QEMU {b.qemu['machine']}")
         if b.camera:
@@ -140,7 +142,7 @@ def print_validation(console: Console, report: ValidationReport) -> None:
         verdict = "[green]bit-exact[/green]" if ok else "[red]MISMATCH[/red]"
         t.add_row(f"{o.index}: {escape(o.name)}", f"{o.bit_exact}/{report.inputs}", f"{o.max_abs_diff:g}", verdict)
     console.print(t)
-    console.print(f"arena {report.arena_bytes:,} B, constants {report.weights_bytes:,} B")
+    console.print(f"arena {report.arena_bytes:,} B, constants {report.weights_bytes:,} B, {report.kernels} kernels")
     for note in report.notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
 

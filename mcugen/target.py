@@ -77,7 +77,7 @@ class Target:
             raise KernelChoiceError(f"unknown kernel variant '{kernels}'", f"choose one of: {', '.join(KERNEL_CHOICES)}")
         if kernels == ARM_DSP and not (self.dsp or self.emulates_dsp):
             raise KernelChoiceError(f"{self.name} ({self.core}) has no Arm DSP extension, so it cannot run the "
-                                    f"arm-dsp kernels", "use --kernels portable (or auto)")
+                                    f"arm-dsp kernels", "--kernels portable or auto compiles the portable C kernels")
         return kernels
 
 

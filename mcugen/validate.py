@@ -44,6 +44,7 @@ class ValidationReport:
     outputs: list[OutputAgreement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     first_mismatch: int | None = None
+    kernels: str = "portable"
 
     @property
     def verdict(self) -> str:
@@ -59,6 +60,7 @@ class ValidationReport:
             "arena_bytes": self.arena_bytes,
             "weights_bytes": self.weights_bytes,
             "first_mismatch": self.first_mismatch,
+            "kernels": self.kernels,
             "outputs": [o.__dict__ for o in self.outputs],
             "notes": self.notes,
         }
@@ -211,4 +213,5 @@ def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Pat
         outputs=agreements,
         notes=notes,
         first_mismatch=first_mismatch,
+        kernels=model.variant,
     )
