@@ -169,7 +169,7 @@ static MCUGEN_ALWAYS_INLINE int8_t output_value(output_stage_t o, uint32_t acc, 
     return (int8_t)mcugen_clamp(mcugen_requantize_dsp(acc, rq) + o.offset, o.min, o.max);
 }
 
-/* The same for a layer with merged_output set. */
+/* The same with the merged requantization and SSAT (e >= 2, act all of int8). */
 static MCUGEN_ALWAYS_INLINE int8_t output_value_merged(output_stage_t o, uint32_t acc, const mcugen_requant_dsp_t *rq)
 {
     return (int8_t)mcugen_ssat8(mcugen_requantize_dsp_merged(acc, rq) + o.offset);
@@ -201,8 +201,8 @@ static MCUGEN_ALWAYS_INLINE int8_t output_value_merged(output_stage_t o, uint32_
 
 /* Every output channel of two pixels; cols holds their columns interleaved:
  * group g is cols[4g .. 4g+3] = pixel 0 (even, odd), pixel 1 (even, odd). */
-static MCUGEN_ALWAYS_INLINE void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols,
-                                            const uint32_t *filter, int8_t *out0, int8_t *out1, const int merged)
+MCUGEN_KEEP_ORDER static void two_pixels(const mcugen_conv_dsp_params_t *p, const uint32_t *cols,
+                                         const uint32_t *filter, int8_t *out0, int8_t *out1)
 {
     const int32_t out_c = p->output.c;
     const int32_t groups = p->depth4 >> 2;
@@ -224,7 +224,8 @@ static MCUGEN_ALWAYS_INLINE void two_pixels(const mcugen_conv_dsp_params_t *p, c
             MCUGEN_CONV_GROUP_2X2();
         }
         int8_t v00, v01, v10, v11;
-        if (merged) {
+        /* The merged output stage where both channels allow it (e >= 2, no clamp narrower than int8). */
+        if (p->full_range && rq[0].right >= 2 && rq[1].right >= 2) {
             v00 = output_value_merged(o, acc00, &rq[0]);
             v10 = output_value_merged(o, acc10, &rq[0]);
             v01 = output_value_merged(o, acc01, &rq[1]);
@@ -254,19 +255,6 @@ static MCUGEN_ALWAYS_INLINE void two_pixels(const mcugen_conv_dsp_params_t *p, c
         out0[oc] = output_value(o, acc0, &rq[0]);
         out1[oc] = output_value(o, acc1, &rq[0]);
     }
-}
-
-/* two_pixels made twice, once per output stage, so neither pays for the other's branch. */
-MCUGEN_KEEP_ORDER static void two_pixels_merged(const mcugen_conv_dsp_params_t *p, const uint32_t *cols,
-                                                const uint32_t *filter, int8_t *out0, int8_t *out1)
-{
-    two_pixels(p, cols, filter, out0, out1, 1);
-}
-
-MCUGEN_KEEP_ORDER static void two_pixels_general(const mcugen_conv_dsp_params_t *p, const uint32_t *cols,
-                                                 const uint32_t *filter, int8_t *out0, int8_t *out1)
-{
-    two_pixels(p, cols, filter, out0, out1, 0);
 }
 
 /* Output pixels in NHWC order, one at a time. */
@@ -317,11 +305,7 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
             advance(p, &at);
         }
         int8_t *out1 = pair ? out + p->output.c : sink; /* an odd last pixel: column 1 is stale, its results unused */
-        if (p->merged_output) {
-            two_pixels_merged(p, cols, filter, out, out1);
-        } else {
-            two_pixels_general(p, cols, filter, out, out1);
-        }
+        two_pixels(p, cols, filter, out, out1);
         out += 2 * p->output.c;
     }
 }

@@ -37,9 +37,9 @@ typedef struct {
     int32_t output_offset; /* output zero point */
     mcugen_act_range_t act;
     const mcugen_requant_dsp_t *channels; /* one per output channel, with its bias */
-    /* 1 when every channel has e >= 2 and act is all of int8: the output stage is then
-     * mcugen_requantize_dsp_merged and one SSAT (the generator checks). */
-    int32_t merged_output;
+    /* 1 when act is all of int8: channels with e >= 2 then take the merged output
+     * stage, mcugen_requantize_dsp_merged and one SSAT. */
+    int32_t full_range;
 } mcugen_conv_dsp_params_t;
 
 /* Scratch: two columns of depth4 int16 values, depth4 bytes to gather a window in,

@@ -20,7 +20,7 @@ from ..kernels import KERNELS
 from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, dims_init, lowers, shape_text
 from ..quant import quantize_multiplier, wrap_int32
 from .common import act_init, act_range, describe_quant, require_dtype, requant_array
-from .dsp import align4, channels_array, merged_output, pack_rows_dsp, words_array
+from .dsp import align4, channels_array, pack_rows_dsp, words_array
 
 # The dimension of the filter that carries one scale per output channel.
 CONV_QUANTIZED_DIM = 0  # OHWI
@@ -256,7 +256,7 @@ def _lower_conv_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, rows: np.nd
         ("output_offset", c_int(out.quant.zero_point[0])),
         ("act", act_init(ctx, op, out)),
         ("channels", table),
-        ("merged_output", "1" if merged_output(pairs, act_range(ctx, op, out)) else "0"),
+        ("full_range", "1" if act_range(ctx, op, out) == (-128, 127) else "0"),
     ]
     args = [ctx.ptr(inp, const=True), words, ctx.ptr(out), ctx.scratch("int16_t")]
     return LayerCall.of(KERNELS["mcugen_conv_s8_dsp"], op.index, op.op, comment + " [arm-dsp]", params, args,

@@ -53,12 +53,6 @@ def channels_array(ctx: LoweringContext, op: Operator, pairs: list[tuple[int, in
                          group=REQUANT_DSP_FIELDS, item_bytes=REQUANT_DSP_BYTES)
 
 
-def merged_output(pairs: list[tuple[int, int]], act: tuple[int, int]) -> bool:
-    """Whether a layer can take the kernels' fast output stage: every channel's
-    right shift e >= 2 (one SMLAL does both of TFLM's roundings) and no clamp
-    narrower than int8 itself (one SSAT)."""
-    return all(-shift >= 2 for _, shift in pairs) and act == (-128, 127)
-
 
 def words_array(ctx: LoweringContext, op: Operator, name: str, words: np.ndarray, comment: str) -> str:
     return ctx.add_array(f"l{op.index}_{name}", "uint32_t", words.astype(np.uint32), comment)
