@@ -154,6 +154,32 @@ def choose_kernel(graph: Graph, op: Operator, variant: str) -> KernelChoice:
     return chooser(graph, op, variant)
 
 
+# A fast kernel costs flash for its code (about 0.5-2 KB each). An op family whose
+# layers do less than this share of the model's multiply-accumulates keeps the
+# portable kernel: its speed-up would be invisible, its code not (a keyword
+# spotter's 64x12 classifier, say).
+MIN_MAC_SHARE = 0.01
+
+
+def choose_kernels(graph: Graph, variant: str) -> dict[int, KernelChoice]:
+    """Every layer's kernel choice (by op position), for a model compiled for `variant`."""
+    from ..ops import op_macs
+    from . import ops  # noqa: F401  (registers the lowerings and choosers)
+
+    choices = {pos: choose_kernel(graph, op, variant) for pos, op in enumerate(graph.operators)}
+    macs = [op_macs(graph, op) for op in graph.operators]
+    total = sum(macs)
+    by_op: dict[str, list[int]] = {}
+    for pos, op in enumerate(graph.operators):
+        if choices[pos].variant != PORTABLE and macs[pos] > 0:
+            by_op.setdefault(op.op, []).append(pos)
+    for positions in by_op.values():
+        if sum(macs[p] for p in positions) < MIN_MAC_SHARE * total:
+            for p in positions:
+                choices[p] = KernelChoice()
+    return choices
+
+
 def lowers(*ops: str) -> Callable[[Lowering], Lowering]:
     def register(fn: Lowering) -> Lowering:
         for op in ops:
@@ -199,6 +225,7 @@ class LoweringContext:
         self.arena_symbol = arena_symbol
         self.variant = variant
         self.position = 0  # the current op's position in execution order
+        self._choices: dict[int, KernelChoice] | None = None
         self.arrays: list[ConstArray] = []
         self._array_names: set[str] = set()
         self._tensor_arrays: dict[int, str] = {}
@@ -249,8 +276,10 @@ class LoweringContext:
         return unique
 
     def choice(self, op: Operator) -> KernelChoice:
-        """The kernel variant this layer was planned with (the same chooser, the same answer)."""
-        return choose_kernel(self.graph, op, self.variant)
+        """The kernel variant this layer was planned with (the same choice, the same answer)."""
+        if self._choices is None:
+            self._choices = choose_kernels(self.graph, self.variant)
+        return self._choices[self.position]
 
     def scratch(self, ctype: str = "int16_t") -> str:
         """C expression for the current layer's planned scratch memory."""
@@ -275,13 +304,7 @@ def scratch_needs(graph: Graph, variant: str) -> dict[int, int]:
     """Op position -> scratch bytes its kernel needs, for a model compiled for `variant`."""
     from . import ops  # noqa: F401  (registers the lowerings and choosers)
 
-    needs = {}
-    for pos, op in enumerate(graph.operators):
-        if op.op in LOWERINGS:
-            size = choose_kernel(graph, op, variant).scratch_bytes
-            if size:
-                needs[pos] = size
-    return needs
+    return {pos: c.scratch_bytes for pos, c in choose_kernels(graph, variant).items() if c.scratch_bytes}
 
 
 def plan_for(graph: Graph, variant: str = PORTABLE) -> MemoryPlan:

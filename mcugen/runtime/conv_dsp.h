@@ -42,11 +42,11 @@ typedef struct {
     int32_t full_range;
 } mcugen_conv_dsp_params_t;
 
-/* Scratch: two columns of depth4 int16 values, depth4 bytes to gather a window in,
+/* Scratch: three columns of depth4 int16 values, depth4 bytes to gather a window in,
  * output.c bytes for the unused half of an odd last pixel pair. */
 static inline int32_t mcugen_conv_dsp_scratch_bytes(const mcugen_conv_dsp_params_t *p)
 {
-    return 2 * p->depth4 * (int32_t)sizeof(int16_t) + p->depth4 + p->output.c;
+    return 3 * p->depth4 * (int32_t)sizeof(int16_t) + p->depth4 + p->output.c;
 }
 
 /* filter: the packed filter as little-endian words (four int8 taps each). */

@@ -215,11 +215,11 @@ def _int8_conv_operands(graph: Graph, op: Operator) -> tuple[Tensor, Tensor, Ten
 
 
 def _conv_scratch(out: Tensor, depth: int) -> int:
-    """mcugen_conv_dsp_scratch_bytes (conv_dsp.h): two interleaved int16 columns of
+    """mcugen_conv_dsp_scratch_bytes (conv_dsp.h): three interleaved int16 columns of
     depth4 values, depth4 bytes to gather a window in, and output.c bytes for the
     unused half of an odd last pixel pair."""
     depth4 = align4(depth)
-    return 2 * depth4 * 2 + depth4 + out.shape[3]
+    return 3 * depth4 * 2 + depth4 + out.shape[3]
 
 
 @chooses("CONV_2D")
