@@ -213,46 +213,6 @@ static inline void mcugen_write_u32(void *p, uint32_t v)
 #endif
 }
 
-/* ---- Requantization: TFLite Micro's arithmetic with its constants precomputed ----
- *
- * TFLM's MultiplyByQuantizedMultiplier is SaturatingRoundingDoublingHighMul, which
- * is floor((x * m + 2^30) / 2^31) (it rounds half up; it never saturates since m is
- * never INT32_MIN), then RoundingDivideByPOT by e, which rounds half away from zero.
- * tests/test_simd.py checks both functions below against mcugen_requantize (the
- * portable kernels' copy of TFLM's code) on edge and random operands. */
-typedef struct {
-    int32_t multiplier; /* m, TFLM's quantized multiplier in [2^30, 2^31), or 0 */
-    int32_t bias;       /* the channel's int32 bias, plus whatever the kernel folds into it */
-    int8_t left;        /* max(shift, 0) */
-    int8_t right;       /* e = max(-shift, 0) */
-} mcugen_requant_dsp_t;
-
-/* Any channel: SMLAL on a preset accumulator, then TFLM's rounding divide. */
-static MCUGEN_ALWAYS_INLINE int32_t mcugen_requantize_dsp(uint32_t acc, const mcugen_requant_dsp_t *rq)
-{
-    const int32_t x = (int32_t)(acc << rq->left); /* wraps like TFLM's x * (1 << left) */
-    const int64_t p = (int64_t)x * rq->multiplier + ((int64_t)1 << 30);
-    const int32_t r = (int32_t)(p >> 31); /* arithmetic: floor */
-    const int32_t mask = (int32_t)((1u << rq->right) - 1u);
-    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)r >> 31);
-    return (r >> rq->right) + ((r & mask) > threshold ? 1 : 0);
-}
-
-/* A channel with e >= 2, where the two roundings merge into one 64-bit sum (what
- * most convolution layers have; the generator checks). For r >= 0 the result is
- * floor((x * m + 2^30 + 2^(30+e)) / 2^(31+e)); RoundingDivideByPOT rounds r < 0
- * one below that at ties, -2^31 in the same sum. r < 0 exactly when x < 0 (or r is
- * 0, which rounds to 0 either way), so the addend is (2^(e-2) + s, 2^30 | sign bit)
- * with s = -1 for negative x, and the high word of the SMLAL, shifted by e - 1, is
- * the result. |x * m| < 2^62: no overflow anywhere. */
-static MCUGEN_ALWAYS_INLINE int32_t mcugen_requantize_dsp_merged(uint32_t acc, const mcugen_requant_dsp_t *rq)
-{
-    const uint32_t x = acc << rq->left;
-    const uint32_t lo = 0x40000000u | (x & 0x80000000u);
-    const uint32_t hi = (1u << (rq->right - 2)) + (uint32_t)((int32_t)x >> 31);
-    const int64_t t = (int64_t)(((uint64_t)hi << 32) | lo) + (int64_t)(int32_t)x * rq->multiplier;
-    return (int32_t)(t >> 32) >> (rq->right - 1);
-}
 
 /* ---- More SIMD32 / load-store forms (the arm-dsp depthwise kernel's inner loops) ----
  *
@@ -373,5 +333,108 @@ static inline void mcugen_strd_post8(uint32_t **p, uint32_t first, uint32_t seco
 }
 
 #endif
+
+/* ---- Four int8 lanes compared at once (pooling, clamps) ----
+ *
+ * SSUB8 sets one GE flag per byte lane (a - b >= 0) and SEL then picks each lane
+ * from its first or second operand by those flags. SEL depends on the flags the
+ * SSUB8 just set, so the pair is one asm block: nothing (the compiler's code
+ * included) can come between them. */
+#if MCUGEN_SIMD_NATIVE
+
+/* The lane-wise signed maximum of a and b. */
+static inline uint32_t mcugen_max_s8x4(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* The lane-wise signed minimum of a and b. */
+static inline uint32_t mcugen_min_s8x4(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+#else /* portable C */
+
+static inline uint32_t mcugen_max_s8x4(uint32_t a, uint32_t b)
+{
+    uint32_t r = 0;
+    for (int lane = 0; lane < 4; ++lane) {
+        const uint32_t x = mcugen_simd_byte(a, lane), y = mcugen_simd_byte(b, lane);
+        r |= (((int32_t)x >= (int32_t)y ? x : y) & 0xFFu) << (8 * lane);
+    }
+    return r;
+}
+
+static inline uint32_t mcugen_min_s8x4(uint32_t a, uint32_t b)
+{
+    uint32_t r = 0;
+    for (int lane = 0; lane < 4; ++lane) {
+        const uint32_t x = mcugen_simd_byte(a, lane), y = mcugen_simd_byte(b, lane);
+        r |= (((int32_t)x >= (int32_t)y ? y : x) & 0xFFu) << (8 * lane);
+    }
+    return r;
+}
+
+#endif
+
+/* ---- Requantization: TFLite Micro's arithmetic with its constants precomputed ----
+ *
+ * TFLM's MultiplyByQuantizedMultiplier is SaturatingRoundingDoublingHighMul, which
+ * is floor((x * m + 2^30) / 2^31) (it rounds half up; it never saturates since m is
+ * never INT32_MIN), then RoundingDivideByPOT by e, which rounds half away from zero.
+ * tests/test_simd.py checks both functions below against mcugen_requantize (the
+ * portable kernels' copy of TFLM's code) on edge and random operands. */
+typedef struct {
+    int32_t multiplier; /* m, TFLM's quantized multiplier in [2^30, 2^31), or 0 */
+    int32_t bias;       /* the channel's int32 bias, plus whatever the kernel folds into it */
+    int8_t left;        /* max(shift, 0) */
+    int8_t right;       /* e = max(-shift, 0) */
+} mcugen_requant_dsp_t;
+
+/* Any channel: SMLAL on a preset accumulator, then TFLM's rounding divide. */
+static MCUGEN_ALWAYS_INLINE int32_t mcugen_requantize_dsp(uint32_t acc, const mcugen_requant_dsp_t *rq)
+{
+    const int32_t x = (int32_t)(acc << rq->left); /* wraps like TFLM's x * (1 << left) */
+    const int64_t p = (int64_t)x * rq->multiplier + ((int64_t)1 << 30);
+    const int32_t r = (int32_t)(p >> 31); /* arithmetic: floor */
+    const int32_t mask = (int32_t)((1u << rq->right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)r >> 31);
+    return (r >> rq->right) + ((r & mask) > threshold ? 1 : 0);
+}
+
+/* A channel with e >= 2, where the two roundings merge into one 64-bit sum (what
+ * most convolution layers have). For r >= 0 the result is
+ * floor((x * m + 2^30 + 2^(30+e)) / 2^(31+e)); RoundingDivideByPOT rounds r < 0
+ * one below that at ties, -2^31 in the same sum. r < 0 exactly when x < 0 (or r is
+ * 0, which rounds to 0 either way), so the addend is (2^(e-2) + s, 2^30 | sign bit)
+ * with s = -1 for negative x, and the high word of the SMLAL, shifted by e - 1, is
+ * the result. |x * m| < 2^62: no overflow anywhere. */
+static int32_t mcugen_requantize_dsp_wide(uint32_t acc, const mcugen_requant_dsp_t *rq)
+{
+    const uint32_t x = acc << rq->left;
+    const uint32_t lo = 0x40000000u | (x & 0x80000000u);
+    const uint32_t hi = (1u << (rq->right - 2)) + (uint32_t)((int32_t)x >> 31);
+    const int64_t t = (int64_t)(((uint64_t)hi << 32) | lo) + (int64_t)(int32_t)x * rq->multiplier;
+    return (int32_t)(t >> 32) >> (rq->right - 1);
+}
+
+/* The same in four instructions for |x| < 2^30 (every accumulator a real layer
+ * makes; larger ones take mcugen_requantize_dsp_wide). Doubling the sum above
+ * makes its low word exactly 2^31, which is SMMLAR's own rounding constant:
+ * q = (SMMLAR(2x, m, 2^(e-1) + s)) >> e. */
+static MCUGEN_ALWAYS_INLINE int32_t mcugen_requantize_dsp_merged(uint32_t acc, const mcugen_requant_dsp_t *rq)
+{
+    const int32_t x = (int32_t)(acc << rq->left);
+    if ((int32_t)((uint32_t)x + 0x40000000u) < 0) { /* |x| >= 2^30: 2x would not fit */
+        return mcugen_requantize_dsp_wide(acc, rq);
+    }
+    const int32_t c = (int32_t)(1u << (rq->right - 1)) + (x >> 31);
+    return mcugen_smmlar(x * 2, rq->multiplier, c) >> rq->right;
+}
 
 #endif /* MCUGEN_SIMD_H */
