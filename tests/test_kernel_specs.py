@@ -68,3 +68,52 @@ def test_fields_are_emitted_in_declaration_order() -> None:
     spec = KERNELS["mcugen_relu6_s8"]
     call = LayerCall(1, "RELU6", "", spec.name, None, [(f, "0") for f in reversed(spec.fields)], [])
     assert [f for f, _ in call.params] == list(spec.fields)
+
+
+def test_scratch_rules_mirror_the_kernels(tmp_path) -> None:
+    """The planner's scratch sizes (Python) equal the kernels' own rules (C), on random shapes."""
+    import random
+    import shutil
+    import subprocess
+
+    from mcugen.codegen.ops.conv import _conv_scratch
+    from mcugen.codegen.ops.depthwise_dsp_scratch import depthwise_dsp_scratch_bytes
+    from mcugen.ir import Tensor
+
+    rng = random.Random(7)
+    cases = []
+    for _ in range(300):
+        fh, fw, sh, sw = rng.randint(1, 7), rng.randint(1, 7), rng.randint(1, 3), rng.randint(1, 3)
+        oh, ow, c, ic = rng.randint(1, 60), rng.randint(1, 60), rng.randint(1, 70), rng.randint(1, 40)
+        cases.append((fh, fw, sh, sw, oh, ow, c, ic))
+    rows = ",\n".join("{%s}" % ", ".join(map(str, c)) for c in cases)
+    program = tmp_path / "scratch.c"
+    program.write_text(f"""
+#include <stdio.h>
+#include "conv_dsp.h"
+#include "depthwise_conv_dsp.h"
+static const int cases[][8] = {{{rows}}};
+int main(void) {{
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; ++i) {{
+        const int *k = cases[i];
+        mcugen_depthwise_conv_dsp_params_t d = {{0}};
+        d.input.n = d.output.n = 1;
+        d.output.h = k[4]; d.output.w = k[5]; d.output.c = d.input.c = k[6];
+        d.filter_h = k[0]; d.filter_w = k[1]; d.stride_h = k[2]; d.stride_w = k[3];
+        mcugen_conv_dsp_params_t c = {{0}};
+        c.input.c = k[7]; c.output.c = k[6];
+        c.depth4 = (k[0] * k[1] * k[7] + 3) / 4 * 4;
+        printf("%d %d\\n", (int)mcugen_depthwise_conv_dsp_scratch_bytes(&d), (int)mcugen_conv_dsp_scratch_bytes(&c));
+    }}
+    return 0;
+}}
+""")
+    exe = tmp_path / "scratch"
+    subprocess.run([shutil.which("cc") or "cc", "-std=c99", "-I", str(runtime_dir()), str(program), "-o", str(exe)],
+                   check=True, capture_output=True, text=True)
+    lines = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split("\n")
+    for (fh, fw, sh, sw, oh, ow, c, ic), line in zip(cases, lines):
+        want_dw, want_conv = map(int, line.split())
+        assert depthwise_dsp_scratch_bytes((1, 0, 0, c), (1, oh, ow, c), fh, fw, sh, sw) == want_dw
+        out = Tensor(0, "out", (1, oh, ow, c), "int8")
+        assert _conv_scratch(out, fh * fw * ic) == want_conv

@@ -53,6 +53,22 @@ static void *alloc_or_die(size_t bytes)
     return p;
 }
 
+/* The scratch, 16-byte aligned as the kernel's contract says. Where malloc already
+ * aligns (glibc) the block is exactly the promised size, so a sanitizer sees any
+ * overrun; elsewhere (newlib on the emulated boards) it is aligned by hand. */
+static int16_t *alloc_scratch(size_t bytes, void **block)
+{
+    void *p = alloc_or_die(bytes);
+    if (((uintptr_t)p & 15u) != 0) {
+        free(p);
+        p = alloc_or_die(bytes + 15);
+        *block = p;
+        return (int16_t *)(void *)((char *)p + ((16u - ((uintptr_t)p & 15u)) & 15u));
+    }
+    *block = p;
+    return p;
+}
+
 typedef struct {
     int32_t batches, in_h, in_w, channels;
     int32_t filter_h, filter_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w;
@@ -255,7 +271,8 @@ static int run_case(int index, long *outputs_checked)
     dsp.channels = channels;
 
     const int32_t scratch_bytes = mcugen_depthwise_conv_dsp_scratch_bytes(&dsp);
-    int16_t *scratch = alloc_or_die((size_t)scratch_bytes);
+    void *scratch_block;
+    int16_t *scratch = alloc_scratch((size_t)scratch_bytes, &scratch_block);
     memset(scratch, 0xA5, (size_t)scratch_bytes);
     memset(want, 0x5A, out_size);
     memset(got, 0x3C, out_size);
@@ -264,10 +281,6 @@ static int run_case(int index, long *outputs_checked)
     mcugen_depthwise_conv_s8_dsp(&dsp, input, filter, got, scratch);
 
     int status = 0;
-    if (((uintptr_t)scratch & 15u) != 0) {
-        fprintf(stderr, "case %d: scratch not 16-byte aligned by malloc; the check needs it\n", index);
-        status = 1;
-    }
     for (size_t i = 0; i < out_size && status == 0; ++i) {
         if (want[i] != got[i]) {
             const int32_t c = (int32_t)(i % (size_t)C);
@@ -279,7 +292,7 @@ static int run_case(int index, long *outputs_checked)
     }
     *outputs_checked += (long)out_size;
 
-    free(scratch);
+    free(scratch_block);
     free(got);
     free(want);
     free(channels);
@@ -318,8 +331,8 @@ static int check_scratch_examples(void)
     p.pad_h = 1;
     p.pad_w = 1;
     const int32_t tall = mcugen_depthwise_conv_dsp_scratch_bytes(&p);
-    if (same != 10672 || valid != 14848 || tall != 2288) {
-        fprintf(stderr, "scratch rule examples: got %d, %d and %d; the header says 10672, 14848 and 2288\n",
+    if (same != 10768 || valid != 14944 || tall != 2384) {
+        fprintf(stderr, "scratch rule examples: got %d, %d and %d; the header says 10768, 14944 and 2384\n",
                 (int)same, (int)valid, (int)tall);
         return 1;
     }

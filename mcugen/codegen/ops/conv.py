@@ -312,10 +312,6 @@ def choose_depthwise(graph: Graph, op: Operator, variant: str) -> KernelChoice:
     if inp.shape[3] == 1:
         # One input channel: every output channel is a filter over the same taps, a convolution.
         return KernelChoice(ARM_DSP, _conv_scratch(out, filt.shape[1] * filt.shape[2]))
-    from ..emit import runtime_dir  # TEMPORARY until the kernel lands
-
-    if not (runtime_dir() / "depthwise_conv_dsp.c").exists():
-        return KernelChoice()
     if int(o.get("depth_multiplier", 1)) == 1 and dilation == (1, 1) and out.shape[3] == inp.shape[3]:
         return KernelChoice(ARM_DSP, _depthwise_dsp_scratch(inp, out, filt.shape[1], filt.shape[2],
                                                             int(o.get("stride_h", 1)), int(o.get("stride_w", 1))))
