@@ -154,27 +154,45 @@ def choose_kernel(graph: Graph, op: Operator, variant: str) -> KernelChoice:
     return chooser(graph, op, variant)
 
 
-# A fast kernel costs flash for its code (about 0.5-2 KB each). An op family whose
-# layers do less than this share of the model's multiply-accumulates keeps the
-# portable kernel: its speed-up would be invisible, its code not (a keyword
-# spotter's 64x12 classifier, say).
-MIN_MAC_SHARE = 0.01
+# A fast kernel costs flash for its code (about 0.5-4 KB each). An op family whose
+# layers would take less than this share of the model's time with the portable
+# kernels keeps them: the speed-up would be invisible, the code not (a keyword
+# spotter's 64x12 classifier or its one average pool, say).
+MIN_WORK_SHARE = 0.01
+# Rough portable-kernel instructions per MAC, and per output element (times the
+# window for pools), from the per-layer profiles of the shared models on qemu-cm7:
+# only their ratios matter.
+PORTABLE_PER_MAC = 8
+PORTABLE_PER_ELEMENT = {"ADD": 120, "SUB": 120, "MUL": 60, "QUANTIZE": 50, "PAD": 4, "PADV2": 4,
+                        "MAX_POOL_2D": 5, "AVERAGE_POOL_2D": 5}
+
+
+def portable_work(graph: Graph, op: Operator) -> int:
+    """A layer's cost with the portable kernels, in rough instructions."""
+    from ..ops import op_macs
+
+    macs = op_macs(graph, op)
+    if macs:
+        return macs * PORTABLE_PER_MAC
+    out = graph.tensor(op.outputs[0]) if op.outputs else None
+    elements = out.num_elements if out is not None else 0
+    window = int(op.options.get("filter_height", 1)) * int(op.options.get("filter_width", 1))
+    return elements * window * PORTABLE_PER_ELEMENT.get(op.op, 4)
 
 
 def choose_kernels(graph: Graph, variant: str) -> dict[int, KernelChoice]:
     """Every layer's kernel choice (by op position), for a model compiled for `variant`."""
-    from ..ops import op_macs
     from . import ops  # noqa: F401  (registers the lowerings and choosers)
 
     choices = {pos: choose_kernel(graph, op, variant) for pos, op in enumerate(graph.operators)}
-    macs = [op_macs(graph, op) for op in graph.operators]
-    total = sum(macs)
+    work = [portable_work(graph, op) for op in graph.operators]
+    total = sum(work)
     by_op: dict[str, list[int]] = {}
     for pos, op in enumerate(graph.operators):
-        if choices[pos].variant != PORTABLE and macs[pos] > 0:
+        if choices[pos].variant != PORTABLE:
             by_op.setdefault(op.op, []).append(pos)
     for positions in by_op.values():
-        if sum(macs[p] for p in positions) < MIN_MAC_SHARE * total:
+        if sum(work[p] for p in positions) < MIN_WORK_SHARE * total:
             for p in positions:
                 choices[p] = KernelChoice()
     return choices

@@ -172,7 +172,10 @@ static void dw_setup_channel(const mcugen_depthwise_conv_dsp_params_t *p, const 
     /* <= 0 for absurdly large filters, and then no bias passes */
     const int32_t bias_bound = taps_total < (1 << 16) ? (1 << 30) - (1 << 14) * taps_total : 0;
     const int32_t right = rq->right, zp = p->output_offset;
-    const int32_t fast = rq->left == 0 && right >= 1 && right <= 21 && zp >= -256 && zp <= 256 &&
+    /* Only with act all of int8 (SSAT the whole clamp): other ranges are rare enough
+     * that a fast path of their own is not worth its flash. */
+    const int32_t full_range = p->act.min == -128 && p->act.max == 127;
+    const int32_t fast = full_range && rq->left == 0 && right >= 1 && right <= 21 && zp >= -256 && zp <= 256 &&
                          rq->multiplier >= 0 && rq->bias > -bias_bound && rq->bias < bias_bound;
     ch->fast = fast;
     ch->rq = rq;
@@ -555,35 +558,6 @@ DW_NOINLINE MCUGEN_KEEP_ORDER static void dw_requant_fast_s8(const uint32_t *acc
     }
 }
 
-/* The fast path with any other activation range (a clamp costs six instructions). */
-DW_NOINLINE MCUGEN_KEEP_ORDER static void dw_requant_fast(const uint32_t *acc, int32_t rows, int32_t cols,
-                                                         int8_t *out, int32_t row_step, int32_t col_step,
-                                                         const dw_channel_t *ch, mcugen_act_range_t act)
-{
-    /* Locals: a byte store may alias *ch, which would otherwise be reloaded per output. */
-    const int32_t m = ch->multiplier, round_zp = ch->round_zp, right = ch->right;
-    const int32_t lo = act.min, hi = act.max;
-    for (int32_t r = 0; r < rows; ++r) {
-        int8_t *o = out + r * row_step;
-        for (int32_t i = cols / 2; i > 0; --i) {
-            uint32_t x0, x1;
-            mcugen_ldrd_post8(&acc, &x0, &x1);
-            int32_t v0 = (mcugen_smmlar((int32_t)x0, m, round_zp) + ((int32_t)x0 >> 31)) >> right;
-            int32_t v1 = (mcugen_smmlar((int32_t)x1, m, round_zp) + ((int32_t)x1 >> 31)) >> right;
-            v0 = v0 < lo ? lo : v0;
-            v1 = v1 < lo ? lo : v1;
-            v0 = v0 > hi ? hi : v0;
-            v1 = v1 > hi ? hi : v1;
-            o[0] = (int8_t)v0;
-            o[col_step] = (int8_t)v1;
-            o += 2 * col_step;
-        }
-        if (cols % 2 != 0) {
-            o[0] = (int8_t)mcugen_clamp(dw_fast_value(*acc++, ch), lo, hi);
-        }
-    }
-}
-
 DW_NOINLINE static void dw_requant_exact(const uint32_t *acc, int32_t rows, int32_t cols, int8_t *out,
                                          int32_t row_step, int32_t col_step, const dw_channel_t *ch,
                                          int32_t output_offset, mcugen_act_range_t act)
@@ -614,7 +588,6 @@ void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_conv_dsp_params_t *p, c
     const int32_t is_3x3 = v.filter_rows == 3 && v.filter_cols == 3 && L.pairs <= 0x8000 &&
                            (v.stride_cols == 1 || v.stride_cols == 2);
     const int32_t flat = v.out_row_step == v.out_cols * v.out_col_step;
-    const int32_t full_range = p->act.min == -128 && p->act.max == 127;
     const int32_t image_size = p->input.h * p->input.w * C;
     const int32_t out_image_size = p->output.h * p->output.w * C;
     const uint32_t zp2 = dw_pack16(p->input_zero_point, p->input_zero_point);
@@ -667,11 +640,8 @@ void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_conv_dsp_params_t *p, c
                     if (!ch[k].fast) {
                         dw_requant_exact(L.acc, out_rows, out_cols, out, v.out_row_step, v.out_col_step, &ch[k],
                                          p->output_offset, p->act);
-                    } else if (full_range) {
-                        dw_requant_fast_s8(L.acc, out_rows, out_cols, out, v.out_row_step, v.out_col_step, &ch[k]);
                     } else {
-                        dw_requant_fast(L.acc, out_rows, out_cols, out, v.out_row_step, v.out_col_step, &ch[k],
-                                        p->act);
+                        dw_requant_fast_s8(L.acc, out_rows, out_cols, out, v.out_row_step, v.out_col_step, &ch[k]);
                     }
                 }
             }
