@@ -25,10 +25,13 @@ def _fits(model, board_id) -> bool:
     return check_fit(report.constants_bytes, report.arena_bytes, get_board(board_id)).fits
 
 
-def _chain(model, board, tmp_path, *inputs):
+def _chain(model, board, tmp_path, *inputs, kernels="auto"):
     project = tmp_path / "fw"
-    proc = run_cli("generate", model, "--board", board, "-o", project)
+    proc = run_cli("generate", model, "--board", board, "-o", project, "--kernels", kernels)
     assert proc.returncode == 0, proc.stderr
+    # Both emulated boards have the DSP extension: auto means arm-dsp there.
+    assert json.loads((project / "mcugen.json").read_text())["kernels"] == ("arm-dsp" if kernels == "auto"
+                                                                            else kernels)
     proc = run_cli("build", project, "--json")
     assert proc.returncode == 0, proc.stderr
     build = json.loads(proc.stdout)
@@ -56,13 +59,13 @@ def test_example_model_end_to_end(board, tmp_path):
 
 @pytest.mark.parametrize("board", BOARDS)
 @pytest.mark.parametrize("path", model_params(VALID_MODELS))
-def test_shared_model_end_to_end(path, board, tmp_path):
+def test_shared_model_end_to_end(path, board, tmp_path, kernels):
     if not _fits(path, board):
         proc = run_cli("inspect", path, "--board", board, "--no-tflm")
         assert_clean_refusal(proc, f"does not fit {board}", code=1)
         return
     vectors = [a for v in VECTORS.get(path.stem, []) for a in ("--vectors", str(SHARED_VECTORS / v))]
-    report = _chain(path, board, tmp_path, *(vectors or ["--random", "4"]))
+    report = _chain(path, board, tmp_path, *(vectors or ["--random", "4"]), kernels=kernels)
     assert report["inputs"] >= 1
     assert report["bit_exact"] == report["inputs"], report
     assert report["latency"]["min"] > 0
