@@ -164,7 +164,7 @@ MIN_WORK_SHARE = 0.01
 # only their ratios matter.
 PORTABLE_PER_MAC = 8
 PORTABLE_PER_ELEMENT = {"ADD": 120, "SUB": 120, "MUL": 60, "QUANTIZE": 50, "PAD": 4, "PADV2": 4,
-                        "MAX_POOL_2D": 5, "AVERAGE_POOL_2D": 5}
+                        "MAX_POOL_2D": 20, "AVERAGE_POOL_2D": 9}
 
 
 def portable_work(graph: Graph, op: Operator) -> int:

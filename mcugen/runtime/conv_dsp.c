@@ -1,5 +1,13 @@
 #include "conv_dsp.h"
 
+/* The column builders' small loops, called from several places: out of line they
+ * cost a call per window row and save their code several times over. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MCUGEN_NOINLINE __attribute__((noinline))
+#else
+#define MCUGEN_NOINLINE
+#endif
+
 /* Both halves of a word set to the input offset: SXTAB16 adds it to two widened bytes. */
 static uint32_t offset_pair(int32_t offset)
 {
@@ -86,7 +94,7 @@ static void gather_window(const mcugen_conv_dsp_params_t *p, const window_t *win
 }
 
 /* `groups` groups of four int8 values from src, widened with the offset added. */
-static uint32_t *widen_run(const int8_t *src, int32_t groups, uint32_t offset2, uint32_t *col, int32_t step)
+MCUGEN_NOINLINE static uint32_t *widen_run(const int8_t *src, int32_t groups, uint32_t offset2, uint32_t *col, int32_t step)
 {
     for (; groups > 0; --groups, src += 4, col += step) {
         const uint32_t four = mcugen_read_u32(src);
@@ -96,7 +104,7 @@ static uint32_t *widen_run(const int8_t *src, int32_t groups, uint32_t offset2, 
     return col;
 }
 
-static uint32_t *zero_run(int32_t groups, uint32_t *col, int32_t step)
+MCUGEN_NOINLINE static uint32_t *zero_run(int32_t groups, uint32_t *col, int32_t step)
 {
     for (; groups > 0; --groups, col += step) {
         col[0] = 0;
@@ -340,9 +348,10 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
 }
 
 /* The four input values x[k..k+3] of a row, widened with the offset added, as the
- * (even, odd) word pair the packed weights pair with; past the row's end, zeros. */
-static MCUGEN_ALWAYS_INLINE void widen_group(const int8_t *x, int32_t left, int32_t offset, uint32_t offset2,
-                                             uint32_t *even, uint32_t *odd)
+ * (even, odd) word pair the packed weights pair with; past the row's end (left < 4),
+ * zeros. */
+static MCUGEN_ALWAYS_INLINE void widen_group(const int8_t *x, int32_t left, int32_t offset, uint32_t offset2, uint32_t *even,
+                        uint32_t *odd)
 {
     if (left >= 4) {
         const uint32_t bytes = mcugen_read_u32(x);
@@ -358,6 +367,24 @@ static MCUGEN_ALWAYS_INLINE void widen_group(const int8_t *x, int32_t left, int3
     *odd = ((uint32_t)v[1] & 0xFFFFu) | ((uint32_t)v[3] << 16);
 }
 
+/* acc[0..units) += the row . each unit's weights; w: the packed weights of those
+ * units (two interleaved, or one alone). */
+MCUGEN_NOINLINE MCUGEN_KEEP_ORDER static const uint32_t *fc_dot(const int8_t *row, int32_t depth, int32_t groups,
+                                                                int32_t offset, uint32_t offset2, const uint32_t *w,
+                                                   int units, uint32_t acc[2])
+{
+    for (int32_t g = 0; g < groups; ++g) {
+        uint32_t x_even, x_odd;
+        widen_group(row + 4 * g, depth - 4 * g, offset, offset2, &x_even, &x_odd);
+        for (int u = 0; u < units; ++u) {
+            const uint32_t wu = *w++;
+            acc[u] = mcugen_smlad(x_even, mcugen_sxtb16(wu), acc[u]);
+            acc[u] = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wu), acc[u]);
+        }
+    }
+    return w;
+}
+
 MCUGEN_KEEP_ORDER void mcugen_fully_connected_s8_dsp(const mcugen_fully_connected_dsp_params_t *p,
                                                      const int8_t *input, const uint32_t *weights, int8_t *output)
 {
@@ -367,35 +394,20 @@ MCUGEN_KEEP_ORDER void mcugen_fully_connected_s8_dsp(const mcugen_fully_connecte
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *row = input + b * p->depth;
         int8_t *out = output + b * p->units;
-        const mcugen_requant_dsp_t *rq = p->channels;
         const uint32_t *w = weights;
         int32_t u = 0;
-        for (; u + 2 <= p->units; u += 2, rq += 2) {
-            uint32_t acc0 = (uint32_t)rq[0].bias, acc1 = (uint32_t)rq[1].bias;
-            for (int32_t g = 0; g < groups; ++g) {
-                uint32_t x_even, x_odd;
-                widen_group(row + 4 * g, p->depth - 4 * g, p->input_offset, offset2, &x_even, &x_odd);
-                const uint32_t wa = w[0], wb = w[1];
-                w += 2;
-                acc0 = mcugen_smlad(x_even, mcugen_sxtb16(wa), acc0);
-                acc0 = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wa), acc0);
-                acc1 = mcugen_smlad(x_even, mcugen_sxtb16(wb), acc1);
-                acc1 = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wb), acc1);
-            }
-            const int8_t v0 = output_value(o, acc0, &rq[0]), v1 = output_value(o, acc1, &rq[1]);
+        for (; u + 2 <= p->units; u += 2) { /* units in pairs, their weights interleaved */
+            const mcugen_requant_dsp_t *rq = &p->channels[u];
+            uint32_t acc[2] = {(uint32_t)rq[0].bias, (uint32_t)rq[1].bias};
+            w = fc_dot(row, p->depth, groups, p->input_offset, offset2, w, 2, acc);
+            const int8_t v0 = output_value(o, acc[0], &rq[0]), v1 = output_value(o, acc[1], &rq[1]);
             out[u] = v0;
             out[u + 1] = v1;
         }
-        if (u < p->units) {
-            uint32_t acc = (uint32_t)rq[0].bias;
-            for (int32_t g = 0; g < groups; ++g) {
-                uint32_t x_even, x_odd;
-                widen_group(row + 4 * g, p->depth - 4 * g, p->input_offset, offset2, &x_even, &x_odd);
-                const uint32_t wa = *w++;
-                acc = mcugen_smlad(x_even, mcugen_sxtb16(wa), acc);
-                acc = mcugen_smlad(x_odd, mcugen_sxtb16_ror8(wa), acc);
-            }
-            out[u] = output_value(o, acc, &rq[0]);
+        if (u < p->units) { /* an odd last unit, its weights alone */
+            uint32_t acc[2] = {(uint32_t)p->channels[u].bias, 0u};
+            fc_dot(row, p->depth, groups, p->input_offset, offset2, w, 1, acc);
+            out[u] = output_value(o, acc[0], &p->channels[u]);
         }
     }
 }

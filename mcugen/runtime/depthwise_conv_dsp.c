@@ -55,7 +55,7 @@ typedef struct {
     int32_t pad_rows, pad_cols;
 } dw_view_t;
 
-static void dw_view(const mcugen_depthwise_conv_dsp_params_t *p, dw_view_t *v)
+MCUGEN_COLD_FOR_SIZE static void dw_view(const mcugen_depthwise_conv_dsp_params_t *p, dw_view_t *v)
 {
     const int32_t C = p->input.c;
     const int32_t in_h = p->input.h, in_w = p->input.w, out_h = p->output.h, out_w = p->output.w;
@@ -97,7 +97,7 @@ typedef struct {
     uint32_t *planes; /* MCUGEN_DW_DSP_GROUP planes */
 } dw_layout_t;
 
-static void dw_layout(const mcugen_depthwise_conv_dsp_params_t *p, const dw_view_t *v, int16_t *scratch,
+MCUGEN_COLD_FOR_SIZE static void dw_layout(const mcugen_depthwise_conv_dsp_params_t *p, const dw_view_t *v, int16_t *scratch,
                       dw_layout_t *L)
 {
     /* The same arithmetic as mcugen_depthwise_conv_dsp_scratch_bytes. */
@@ -165,7 +165,7 @@ typedef struct {
  *   out = (SMMLAR(2x, m, 2^(e-1) + output_offset * 2^e) + (2x >> 31)) >> e,
  * three instructions. The doubling is free: the packed taps and the bias are doubled.
  * Any other channel takes the exact path (mcugen_requantize_dsp on the plain acc). */
-static void dw_setup_channel(const mcugen_depthwise_conv_dsp_params_t *p, const dw_view_t *v,
+MCUGEN_COLD_FOR_SIZE static void dw_setup_channel(const mcugen_depthwise_conv_dsp_params_t *p, const dw_view_t *v,
                              const mcugen_requant_dsp_t *rq, dw_channel_t *ch)
 {
     const int32_t taps_total = v->filter_rows * v->filter_cols;
@@ -190,7 +190,7 @@ static void dw_setup_channel(const mcugen_depthwise_conv_dsp_params_t *p, const 
  * by row of the view. A pair is (w[r][2k], w[r][2k+1]); an odd last tap pairs with 0,
  * so the neighbour it meets in the plane adds nothing. Scale is 2 on the fast path.
  * Padded with (0, 0) to an even count of entries for the loop's unrolling. */
-static void dw_pack_taps(const dw_view_t *v, const dw_layout_t *L, const int8_t *filter_c, int32_t scale,
+MCUGEN_COLD_FOR_SIZE static void dw_pack_taps(const dw_view_t *v, const dw_layout_t *L, const int8_t *filter_c, int32_t scale,
                          uint32_t *taps)
 {
     const int32_t step = v->tap_col_step;
@@ -336,7 +336,7 @@ DW_NOINLINE static void dw_build1(const dw_layout_t *L, uint32_t *plane, const d
 
 /* The padding columns left and right of the pixels: the same words in every plane
  * row of every band and channel group, so they are written once per call. */
-static void dw_fill_padding(const dw_layout_t *L, int32_t planes, uint32_t zp2)
+MCUGEN_COLD_FOR_SIZE static void dw_fill_padding(const dw_layout_t *L, int32_t planes, uint32_t zp2)
 {
     const int32_t right_begin = L->lead_words + L->head + L->body_pairs + L->tail;
     uint32_t *q = L->planes;
@@ -361,7 +361,7 @@ typedef struct {
     uint32_t col2_2;
 } dw_taps3x3_t;
 
-static void dw_taps3x3(const dw_view_t *v, const int8_t *filter_c, int32_t scale, dw_taps3x3_t *t)
+MCUGEN_COLD_FOR_SIZE static void dw_taps3x3(const dw_view_t *v, const int8_t *filter_c, int32_t scale, dw_taps3x3_t *t)
 {
     const int32_t step = v->tap_col_step;
     const int8_t *w0 = filter_c, *w1 = w0 + v->tap_row_step, *w2 = w1 + v->tap_row_step;
@@ -573,7 +573,7 @@ DW_NOINLINE static void dw_requant_exact(const uint32_t *acc, int32_t rows, int3
 
 /* ---- The kernel ----------------------------------------------------------------------------- */
 
-void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_conv_dsp_params_t *p, const int8_t *input,
+MCUGEN_COLD_FOR_SIZE void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_conv_dsp_params_t *p, const int8_t *input,
                                   const int8_t *filter, int8_t *output, int16_t *scratch)
 {
     const int32_t C = p->input.c;

@@ -41,6 +41,14 @@
 #define MCUGEN_KEEP_ORDER
 #endif
 
+/* For a kernel's set-up code, which runs per layer or per channel, not per MAC:
+ * compiled for size (the inner loops it calls keep -O2). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MCUGEN_COLD_FOR_SIZE __attribute__((optimize("Os")))
+#else
+#define MCUGEN_COLD_FOR_SIZE
+#endif
+
 #if MCUGEN_SIMD_NATIVE
 
 /* SXTB16: sign-extend bytes 0 and 2 into the bottom and top halves. */
@@ -330,6 +338,27 @@ static inline void mcugen_strd_post8(uint32_t **p, uint32_t first, uint32_t seco
     (*p)[0] = first;
     (*p)[1] = second;
     *p += 2;
+}
+
+#endif
+
+/* ---- Two int16 lanes added at once (the average pool's partial sums) ---- */
+#if MCUGEN_SIMD_NATIVE
+
+/* SADD16: each half of a plus the same half of b, modulo 2^16 (no carry between
+ * the halves; the GE flags it sets are not used). */
+static inline uint32_t mcugen_sadd16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+#else /* portable C */
+
+static inline uint32_t mcugen_sadd16(uint32_t a, uint32_t b)
+{
+    return (((a & 0xFFFFu) + (b & 0xFFFFu)) & 0xFFFFu) | (((a >> 16) + (b >> 16)) << 16);
 }
 
 #endif
