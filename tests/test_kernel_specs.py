@@ -77,13 +77,15 @@ def test_scratch_rules_mirror_the_kernels(tmp_path) -> None:
     import subprocess
 
     from mcugen.codegen.ops.conv import _conv_scratch
-    from mcugen.codegen.ops.depthwise_dsp_scratch import depthwise_dsp_scratch_bytes
+    from mcugen.codegen.ops.depthwise_dsp_scratch import depthwise_dsp_needs_general, depthwise_dsp_scratch_bytes
     from mcugen.ir import Tensor
 
     rng = random.Random(7)
     cases = []
     for _ in range(300):
         fh, fw, sh, sw = rng.randint(1, 7), rng.randint(1, 7), rng.randint(1, 3), rng.randint(1, 3)
+        if rng.random() < 0.5:
+            fh = fw = 3
         oh, ow, c, ic = rng.randint(1, 60), rng.randint(1, 60), rng.randint(1, 70), rng.randint(1, 40)
         cases.append((fh, fw, sh, sw, oh, ow, c, ic))
     rows = ",\n".join("{%s}" % ", ".join(map(str, c)) for c in cases)
@@ -103,7 +105,8 @@ int main(void) {{
         mcugen_conv_dsp_params_t c = {{0}};
         c.input.c = k[7]; c.output.c = k[6];
         c.depth4 = (k[0] * k[1] * k[7] + 3) / 4 * 4;
-        printf("%d %d\\n", (int)mcugen_depthwise_conv_dsp_scratch_bytes(&d), (int)mcugen_conv_dsp_scratch_bytes(&c));
+        printf("%d %d %d\\n", (int)mcugen_depthwise_conv_dsp_scratch_bytes(&d), (int)mcugen_conv_dsp_scratch_bytes(&c),
+               (int)mcugen_depthwise_conv_dsp_needs_general(&d));
     }}
     return 0;
 }}
@@ -113,7 +116,8 @@ int main(void) {{
                    check=True, capture_output=True, text=True)
     lines = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split("\n")
     for (fh, fw, sh, sw, oh, ow, c, ic), line in zip(cases, lines):
-        want_dw, want_conv = map(int, line.split())
+        want_dw, want_conv, want_general = map(int, line.split())
         assert depthwise_dsp_scratch_bytes((1, 0, 0, c), (1, oh, ow, c), fh, fw, sh, sw) == want_dw
+        assert depthwise_dsp_needs_general((1, oh, ow, c), fh, fw, sh, sw) == bool(want_general)
         out = Tensor(0, "out", (1, oh, ow, c), "int8")
         assert _conv_scratch(out, fh * fw * ic) == want_conv

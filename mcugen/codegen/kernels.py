@@ -96,7 +96,24 @@ _SPECS = [
     _spec("mcugen_fully_connected_s8_dsp", "conv_dsp.h", "mcugen_fully_connected_dsp_params_t",
           "batches depth depth4 units input_offset output_offset act channels", ARM_DSP, ("mcugen_simd.h",)),
     _spec("mcugen_depthwise_conv_s8_dsp", "depthwise_conv_dsp.h", "mcugen_depthwise_conv_dsp_params_t",
-          "input output filter_h filter_w stride_h stride_w pad_h pad_w input_zero_point output_offset act channels",
+          "input output filter_h filter_w stride_h stride_w pad_h pad_w input_zero_point output_offset act channels "
+          "general",
+          ARM_DSP, ("mcugen_simd.h",)),
+    _spec("mcugen_add_s8_dsp", "elementwise_dsp.h", "mcugen_add_dsp_params_t",
+          "small_offset small_multiplier small_round small_shift big_offset form output_multiplier "
+          "output_bias output_shift act bcast", ARM_DSP, ("mcugen_simd.h", "elementwise.h")),
+    _spec("mcugen_sub_s8_dsp", "elementwise_dsp.h", "mcugen_add_dsp_params_t",
+          "small_offset small_multiplier small_round small_shift big_offset form output_multiplier "
+          "output_bias output_shift act bcast", ARM_DSP, ("mcugen_simd.h", "elementwise.h")),
+    _spec("mcugen_avg_pool_s8_dsp", "pooling_dsp.h", "mcugen_pool_dsp_params_t", _POOL, ARM_DSP, ("mcugen_simd.h",)),
+    _spec("mcugen_max_pool_s8_dsp", "pooling_dsp.h", "mcugen_pool_dsp_params_t", _POOL, ARM_DSP, ("mcugen_simd.h",)),
+    _spec("mcugen_requantize_s8_s8_dsp", "quantize_dsp.h", "mcugen_requantize_dsp_params_t", "size table", ARM_DSP,
+          ("mcugen_simd.h",)),
+    _spec("mcugen_requantize_s8_u8_dsp", "quantize_dsp.h", "mcugen_requantize_dsp_params_t", "size table", ARM_DSP,
+          ("mcugen_simd.h",)),
+    _spec("mcugen_requantize_u8_s8_dsp", "quantize_dsp.h", "mcugen_requantize_dsp_params_t", "size table", ARM_DSP,
+          ("mcugen_simd.h",)),
+    _spec("mcugen_pad_s8_dsp", "pad_dsp.h", "mcugen_pad_dsp_params_t", "out_shape before in_shape pad_value",
           ARM_DSP, ("mcugen_simd.h",)),
 ]
 KERNELS: dict[str, KernelSpec] = {s.name: s for s in _SPECS}

@@ -571,6 +571,25 @@ DW_NOINLINE static void dw_requant_exact(const uint32_t *acc, int32_t rows, int3
     }
 }
 
+/* ---- The general paths, reached through params.general ---------------------------------- */
+
+static void dw_pack_taps_entry(const void *view, const void *layout, const int8_t *filter_c, int32_t scale,
+                               uint32_t *taps)
+{
+    dw_pack_taps((const dw_view_t *)view, (const dw_layout_t *)layout, filter_c, scale, taps);
+}
+
+static void dw_build_one_entry(const void *layout, uint32_t *plane, const void *source)
+{
+    dw_build1((const dw_layout_t *)layout, plane, (const dw_source_t *)source);
+}
+
+const mcugen_depthwise_conv_dsp_general_t mcugen_depthwise_conv_dsp_general = {
+    dw_pack_taps_entry,
+    dw_generic,
+    dw_build_one_entry,
+};
+
 /* ---- The kernel ----------------------------------------------------------------------------- */
 
 MCUGEN_COLD_FOR_SIZE void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_conv_dsp_params_t *p, const int8_t *input,
@@ -585,8 +604,8 @@ MCUGEN_COLD_FOR_SIZE void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_co
     dw_layout_t L;
     dw_layout(p, &v, scratch, &L);
     /* 3x3 at stride_cols 1 or 2 keeps its taps in registers; those loops count pairs in 16 bits. */
-    const int32_t is_3x3 = v.filter_rows == 3 && v.filter_cols == 3 && L.pairs <= 0x8000 &&
-                           (v.stride_cols == 1 || v.stride_cols == 2);
+    const int32_t is_3x3 = mcugen_depthwise_conv_dsp_is_3x3(p);
+    const mcugen_depthwise_conv_dsp_general_t *general = p->general; /* set whenever a general path is taken */
     const int32_t flat = v.out_row_step == v.out_cols * v.out_col_step;
     const int32_t image_size = p->input.h * p->input.w * C;
     const int32_t out_image_size = p->output.h * p->output.w * C;
@@ -606,7 +625,7 @@ MCUGEN_COLD_FOR_SIZE void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_co
                 if (is_3x3) {
                     dw_taps3x3(&v, filter + c0 + k, scale, &t3[k]);
                 } else {
-                    dw_pack_taps(&v, &L, filter + c0 + k, scale, L.taps + k * L.taps_words);
+                    general->pack_taps(&v, &L, filter + c0 + k, scale, L.taps + k * L.taps_words);
                 }
             }
             for (int32_t row0 = 0; row0 < v.out_rows; row0 += L.band_rows) {
@@ -619,7 +638,7 @@ MCUGEN_COLD_FOR_SIZE void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_co
                 } else {
                     for (int32_t k = 0; k < n; ++k) {
                         src.image = image + c0 + k;
-                        dw_build1(&L, L.planes + k * L.plane_words, &src);
+                        general->build_one(&L, L.planes + k * L.plane_words, &src);
                     }
                 }
                 for (int32_t k = 0; k < n; ++k) {
@@ -631,8 +650,8 @@ MCUGEN_COLD_FOR_SIZE void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_co
                         dw_3x3_stride2(plane, L.row_words, rows, v.stride_rows, v.out_cols, &t3[k], ch[k].bias,
                                        L.acc);
                     } else {
-                        dw_generic(plane, L.row_words, rows, v.stride_rows, v.stride_cols, v.out_cols,
-                                   L.taps + k * L.taps_words, L.taps_words / 4, ch[k].bias, L.acc);
+                        general->accumulate(plane, L.row_words, rows, v.stride_rows, v.stride_cols, v.out_cols,
+                                            L.taps + k * L.taps_words, L.taps_words / 4, ch[k].bias, L.acc);
                     }
                     int8_t *out = out_image + row0 * v.out_row_step + c0 + k;
                     /* The untransposed view's band is one run of outputs. */

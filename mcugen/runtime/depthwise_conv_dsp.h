@@ -45,7 +45,23 @@ typedef struct {
     int32_t output_offset; /* output zero point */
     mcugen_act_range_t act;
     const mcugen_requant_dsp_t *channels; /* one per channel; .bias as above */
+    /* &mcugen_depthwise_conv_dsp_general for a layer that needs the general paths (any
+     * filter but 3x3 at stride 1 or 2 along the rows the kernel walks, or a channel
+     * count not a multiple of 4: mcugen_depthwise_conv_dsp_needs_general), else NULL.
+     * Reached through it, those paths are linked only into firmware that uses them. */
+    const struct mcugen_depthwise_conv_dsp_general_s *general;
 } mcugen_depthwise_conv_dsp_params_t;
+
+/* The general paths: any filter and stride, and the last channels when C % 4 != 0. */
+typedef struct mcugen_depthwise_conv_dsp_general_s {
+    void (*pack_taps)(const void *view, const void *layout, const int8_t *filter_c, int32_t scale, uint32_t *taps);
+    void (*accumulate)(const uint32_t *plane, int32_t row_words, int32_t rows, int32_t stride_rows,
+                       int32_t stride_cols, int32_t out_cols, const uint32_t *taps, int32_t entries2, uint32_t bias,
+                       uint32_t *acc);
+    void (*build_one)(const void *layout, uint32_t *plane, const void *source);
+} mcugen_depthwise_conv_dsp_general_t;
+
+extern const mcugen_depthwise_conv_dsp_general_t mcugen_depthwise_conv_dsp_general;
 
 /* Channels per group, and output rows per band (see the scratch rule below). */
 #define MCUGEN_DW_DSP_GROUP 4
@@ -61,6 +77,23 @@ void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_conv_dsp_params_t *p, c
 static inline int32_t mcugen_depthwise_conv_dsp_transposed(const mcugen_depthwise_conv_dsp_params_t *p)
 {
     return p->output.h > p->output.w;
+}
+
+/* Whether a layer takes the 3x3 paths that keep the taps in registers: a 3x3 filter,
+ * stride 1 or 2 along the rows of the (possibly transposed) problem, rows of at most
+ * 2^16 outputs. The generator mirrors it (mcugen/codegen/ops/conv.py). */
+static inline int32_t mcugen_depthwise_conv_dsp_is_3x3(const mcugen_depthwise_conv_dsp_params_t *p)
+{
+    const int32_t transposed = mcugen_depthwise_conv_dsp_transposed(p);
+    const int32_t stride_cols = transposed ? p->stride_h : p->stride_w;
+    const int32_t out_cols = transposed ? p->output.h : p->output.w;
+    return p->filter_h == 3 && p->filter_w == 3 && (out_cols + 1) / 2 <= 0x8000 &&
+           (stride_cols == 1 || stride_cols == 2);
+}
+
+static inline int32_t mcugen_depthwise_conv_dsp_needs_general(const mcugen_depthwise_conv_dsp_params_t *p)
+{
+    return !mcugen_depthwise_conv_dsp_is_3x3(p) || p->input.c % MCUGEN_DW_DSP_GROUP != 0;
 }
 
 /* Scratch size in bytes. The same rule, for the generator to mirror (integer

@@ -269,6 +269,8 @@ static int run_case(int index, long *outputs_checked)
     dsp.output_offset = s.output_zero_point;
     dsp.act = s.act;
     dsp.channels = channels;
+    /* As the generator sets it: the general paths only where the layer needs them. */
+    dsp.general = mcugen_depthwise_conv_dsp_needs_general(&dsp) ? &mcugen_depthwise_conv_dsp_general : NULL;
 
     const int32_t scratch_bytes = mcugen_depthwise_conv_dsp_scratch_bytes(&dsp);
     void *scratch_block;

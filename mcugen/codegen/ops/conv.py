@@ -20,6 +20,7 @@ from ..kernels import KERNELS
 from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, dims_init, lowers, shape_text
 from ..quant import quantize_multiplier, wrap_int32
 from .common import act_init, act_range, describe_quant, require_dtype, requant_array
+from .depthwise_dsp_scratch import depthwise_dsp_needs_general
 from .dsp import align4, channels_array, pack_rows_dsp, words_array
 
 # The dimension of the filter that carries one scale per output channel.
@@ -343,6 +344,8 @@ def _lower_depthwise_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, filt: 
         ("output_offset", c_int(out.quant.zero_point[0])),
         ("act", act_init(ctx, op, out)),
         ("channels", table),
+        ("general", "&mcugen_depthwise_conv_dsp_general" if depthwise_dsp_needs_general(
+            out.shape, filt.shape[1], filt.shape[2], win.stride_h, win.stride_w) else "NULL"),
     ]
     args = [ctx.ptr(inp, const=True), ctx.const_tensor(filt, f"l{op.index}_filter"), ctx.ptr(out),
             ctx.scratch("int16_t")]

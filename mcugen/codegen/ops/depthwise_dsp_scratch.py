@@ -32,3 +32,15 @@ def depthwise_dsp_scratch_bytes(in_shape: tuple[int, ...], out_shape: tuple[int,
     taps_words = planes * _round_up_4(2 * filter_h * ((filter_w + 1) // 2))
     plane_words = plane_rows * plane_w // 2
     return 4 * (acc_words + taps_words + planes * plane_words)
+
+
+def depthwise_dsp_needs_general(out_shape: tuple[int, ...], filter_h: int, filter_w: int, stride_h: int,
+                                stride_w: int) -> bool:
+    """mcugen_depthwise_conv_dsp_needs_general, mirrored: anything but a 3x3 filter at
+    stride 1 or 2 along the rows the kernel walks, or channels not a multiple of 4."""
+    out_h, out_w, channels = out_shape[1], out_shape[2], out_shape[3]
+    transposed = out_h > out_w
+    stride_cols = stride_h if transposed else stride_w
+    out_cols = out_h if transposed else out_w
+    is_3x3 = filter_h == 3 and filter_w == 3 and (out_cols + 1) // 2 <= 0x8000 and stride_cols in (1, 2)
+    return not is_3x3 or channels % DW_DSP_GROUP != 0
