@@ -20,6 +20,10 @@ void simd_check_print(const char *text);
     int32_t prefix##ssat8(int32_t);                                                        \
     int32_t prefix##requantize_dsp(uint32_t, const mcugen_requant_dsp_t *);                \
     int32_t prefix##requantize_dsp_merged(uint32_t, const mcugen_requant_dsp_t *);         \
+    uint32_t prefix##max_s8x4(uint32_t, uint32_t);                                         \
+    uint32_t prefix##min_s8x4(uint32_t, uint32_t);                                         \
+    uint32_t prefix##sadd16(uint32_t, uint32_t);                                           \
+    int32_t prefix##smmlar(int32_t, int32_t, int32_t);                                     \
     int prefix##native(void);
 DECLARE(nat_)
 DECLARE(port_)
@@ -92,6 +96,12 @@ int simd_check_main(unsigned long rounds)
         same("smlabt", nat_smlabt(a, b, c), port_smlabt(a, b, c));
         same("pkhbt16", nat_pkhbt16(a, b), port_pkhbt16(a, b));
         same("ssat8", (uint32_t)nat_ssat8((int32_t)a >> (b & 31u)), (uint32_t)port_ssat8((int32_t)a >> (b & 31u)));
+        same("max_s8x4", nat_max_s8x4(a, b), port_max_s8x4(a, b));
+        same("min_s8x4", nat_min_s8x4(a, b), port_min_s8x4(a, b));
+        same("max_s8x4 (equal lanes)", nat_max_s8x4(a, a ^ (b & 0xFF00FF00u)), port_max_s8x4(a, a ^ (b & 0xFF00FF00u)));
+        same("sadd16", nat_sadd16(a, b), port_sadd16(a, b));
+        same("smmlar", (uint32_t)nat_smmlar((int32_t)a, (int32_t)b, (int32_t)c),
+             (uint32_t)port_smmlar((int32_t)a, (int32_t)b, (int32_t)c));
 
         /* TFLM's (multiplier, shift): m in [2^30, 2^31) or 0, shift in [-31, 31] */
         int32_t m = (int32_t)(0x40000000u | (next() & 0x3FFFFFFFu));

@@ -23,4 +23,8 @@ int32_t NAME(SIMD_PREFIX, requantize_dsp_merged)(uint32_t acc, const mcugen_requ
 {
     return mcugen_requantize_dsp_merged(acc, rq);
 }
+uint32_t NAME(SIMD_PREFIX, max_s8x4)(uint32_t a, uint32_t b) { return mcugen_max_s8x4(a, b); }
+uint32_t NAME(SIMD_PREFIX, min_s8x4)(uint32_t a, uint32_t b) { return mcugen_min_s8x4(a, b); }
+uint32_t NAME(SIMD_PREFIX, sadd16)(uint32_t a, uint32_t b) { return mcugen_sadd16(a, b); }
+int32_t NAME(SIMD_PREFIX, smmlar)(int32_t a, int32_t b, int32_t acc) { return mcugen_smmlar(a, b, acc); }
 int NAME(SIMD_PREFIX, native)(void) { return MCUGEN_SIMD_NATIVE; }

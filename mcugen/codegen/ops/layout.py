@@ -12,8 +12,10 @@ import math
 
 import numpy as np
 
-from ...ir import Operator, Tensor
-from ..lowering import LayerCall, LoweringContext, c_int, lowers, shape_text
+from ...ir import Graph, Operator, Tensor
+from ...target import ARM_DSP
+from ..kernels import KERNELS
+from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, lowers, shape_text
 from ..quant import round_half_away
 from .common import require_dtype
 
@@ -87,6 +89,18 @@ def _pad_value(ctx: LoweringContext, op: Operator, out: Tensor) -> int:
     return int(np.asarray(value_t.data).reshape(-1)[0])
 
 
+@chooses("PAD", "PADV2")
+def choose_pad(graph: Graph, op: Operator, variant: str) -> KernelChoice:
+    """The word-moving kernel for every int8 pad (it has no per-layer cost: its
+    parameters are the portable kernel's). No scratch."""
+    if not op.inputs or op.inputs[0] < 0 or not op.outputs:
+        return KernelChoice()
+    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if inp.dtype != "int8" or out.dtype != "int8":
+        return KernelChoice()
+    return KernelChoice(ARM_DSP, 0)
+
+
 @lowers("PAD", "PADV2")
 def lower_pad(ctx: LoweringContext, op: Operator) -> LayerCall:
     inp, out = _data_operands(ctx, op)
@@ -114,6 +128,8 @@ def lower_pad(ctx: LoweringContext, op: Operator) -> LayerCall:
     args = [ctx.ptr(inp, const=True), ctx.ptr(out)]
     pairs = ", ".join(f"{b}+{a}" for b, a in zip(before, after))
     comment = f"{op.op} in {shape_text(inp)} -> out {shape_text(out)}, paddings [{pairs}], value {pad_value}"
+    if ctx.choice(op).variant == ARM_DSP:
+        return LayerCall.of(KERNELS["mcugen_pad_s8_dsp"], op.index, op.op, comment + " [arm-dsp]", params, args)
     return LayerCall(op.index, op.op, comment, "mcugen_pad_s8", "mcugen_pad_params_t", params, args, "pad.h")
 
 

@@ -13,13 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ir import Operator, Tensor
-from ..lowering import LayerCall, LoweringContext, c_int, dims_init, lowers, shape_text
+from ...ir import Graph, Operator, Tensor
+from ...target import ARM_DSP
+from ..kernels import KERNELS
+from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, dims_init, lowers, shape_text
 from ..quant import quantize_multiplier
 from .common import act_init, require_dtype
 
 MEAN_MAX_AXES = 4  # MCUGEN_MEAN_MAX_AXES in mean.h
 _POOL_KERNELS = {"AVERAGE_POOL_2D": "mcugen_avg_pool_s8", "MAX_POOL_2D": "mcugen_max_pool_s8"}
+_POOL_DSP_KERNELS = {"AVERAGE_POOL_2D": "mcugen_avg_pool_s8_dsp", "MAX_POOL_2D": "mcugen_max_pool_s8_dsp"}
+POOL_DSP_MIN_CHANNELS = 4  # one word of int8 lanes; fewer channels take the portable kernel
+AVG_POOL_DSP_MAX_TAPS = 256  # 256 * -128 still fits the kernel's int16 sums
 
 
 def pool_out_size(padding: str, image: int, filter_size: int, stride: int) -> int:
@@ -64,6 +69,23 @@ def _require_same_quant(ctx: LoweringContext, op: Operator, inp: Tensor, out: Te
                                   f"{inp.quant.zero_point[0]} vs {out.quant.zero_point[0]}); TFLM requires them equal")
 
 
+@chooses("AVERAGE_POOL_2D", "MAX_POOL_2D")
+def choose_pool(graph: Graph, op: Operator, variant: str) -> KernelChoice:
+    """The arm-dsp kernels work on four channels at a time, so they need at least four;
+    the average's int16 sums allow windows of up to 256 taps. No scratch."""
+    if not op.inputs or op.inputs[0] < 0 or not op.outputs:
+        return KernelChoice()
+    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if inp.dtype != "int8" or out.dtype != "int8" or len(inp.shape) != 4 or len(out.shape) != 4:
+        return KernelChoice()
+    if inp.shape[3] < POOL_DSP_MIN_CHANNELS:
+        return KernelChoice()
+    taps = int(op.options.get("filter_height", 0)) * int(op.options.get("filter_width", 0))
+    if op.op == "AVERAGE_POOL_2D" and taps > AVG_POOL_DSP_MAX_TAPS:
+        return KernelChoice()
+    return KernelChoice(ARM_DSP, 0)
+
+
 @lowers("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def lower_pool(ctx: LoweringContext, op: Operator) -> LayerCall:
     inp, out = ctx.input(op, 0), ctx.output(op)
@@ -82,8 +104,11 @@ def lower_pool(ctx: LoweringContext, op: Operator) -> LayerCall:
     comment = (f"{op.op} in {shape_text(inp)} -> out {shape_text(out)}, filter {window['filter_h']}x"
                f"{window['filter_w']}, stride {window['stride_h']}x{window['stride_w']}, {o.get('padding')}, "
                f"{o.get('fused_activation_function', 'NONE')}")
+    args = [ctx.ptr(inp, const=True), ctx.ptr(out)]
+    if ctx.choice(op).variant == ARM_DSP:
+        return LayerCall.of(KERNELS[_POOL_DSP_KERNELS[op.op]], op.index, op.op, comment + " [arm-dsp]", params, args)
     return LayerCall(op.index, op.op, comment, _POOL_KERNELS[op.op], "mcugen_pool_params_t", params,
-                     [ctx.ptr(inp, const=True), ctx.ptr(out)], "pooling.h", 0)
+                     args, "pooling.h", 0)
 
 
 def resolve_axes(ctx: LoweringContext, op: Operator, axis: Tensor | None, rank: int) -> list[int]:

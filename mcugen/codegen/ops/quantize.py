@@ -3,8 +3,13 @@ as TFLM's quantize_common.cc / dequantize_common.cc Prepare and reference kernel
 
 from __future__ import annotations
 
-from ...ir import Operator, Tensor
-from ..lowering import LayerCall, LoweringContext, c_float, c_int, lowers, shape_text
+import numpy as np
+
+from ...ir import Graph, Operator, Tensor
+from ...target import ARM_DSP
+from .. import fixed_point as fx
+from ..kernels import KERNELS
+from ..lowering import KernelChoice, LayerCall, LoweringContext, c_float, c_int, chooses, lowers, shape_text
 from ..quant import quantize_multiplier
 
 # input dtype, output dtype -> kernel for the int8/uint8 requantizing QUANTIZE TFLM supports
@@ -14,6 +19,35 @@ _REQUANTIZE_KERNELS = {
     ("uint8", "int8"): "mcugen_requantize_u8_s8",
 }
 _DEQUANTIZE_KERNELS = {"int8": "mcugen_dequantize_s8_f32", "uint8": "mcugen_dequantize_u8_f32"}
+# The 256-byte table costs flash once per layer; below this many values the portable
+# loop is left to do it (the model's last QUANTIZE of a few scores, say).
+REQUANTIZE_DSP_MIN_ELEMENTS = 64
+_OUTPUT_RANGE = {"int8": (-128, 127), "uint8": (0, 255)}
+
+
+def requantize_table(in_dtype: str, out_dtype: str, in_zp: int, out_zp: int, multiplier: int,
+                     shift: int) -> np.ndarray:
+    """The output byte for each input byte 0..255 (read as in_dtype): quantize.c's
+    requantize_one and clamp, evaluated once per possible input."""
+    raw = np.arange(256, dtype=np.int64)
+    q = raw - 256 * (raw >= 128) if in_dtype == "int8" else raw
+    lo, hi = _OUTPUT_RANGE[out_dtype]
+    out = np.clip(fx.requantize(q - in_zp, multiplier, shift) + out_zp, lo, hi)
+    return (out & 0xFF).astype(np.uint8)
+
+
+@chooses("QUANTIZE")
+def choose_quantize(graph: Graph, op: Operator, variant: str) -> KernelChoice:
+    """The table kernel for the 8-bit requantizing QUANTIZE of at least
+    REQUANTIZE_DSP_MIN_ELEMENTS values. No scratch."""
+    if not op.inputs or op.inputs[0] < 0 or not op.outputs:
+        return KernelChoice()
+    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if (inp.dtype, out.dtype) not in _REQUANTIZE_KERNELS or inp.quant is None or out.quant is None:
+        return KernelChoice()
+    if out.num_elements < REQUANTIZE_DSP_MIN_ELEMENTS:
+        return KernelChoice()
+    return KernelChoice(ARM_DSP, 0)
 
 
 def _per_tensor(ctx: LoweringContext, op: Operator, t: Tensor, role: str) -> tuple[float, int]:
@@ -65,6 +99,14 @@ def lower_quantize(ctx: LoweringContext, op: Operator) -> LayerCall:
         ("requant", "{.multiplier = %s, .shift = %s}" % (c_int(multiplier), c_int(shift))),
     ]
     comment = _edge_comment(op, inp, out, f"s={in_scale:.6g} zp={in_zp} -> s={out_scale:.6g} zp={out_zp}")
+    if ctx.choice(op).variant == ARM_DSP:
+        table = requantize_table(inp.dtype, out.dtype, int(in_zp), int(out_zp), multiplier, shift)
+        name = ctx.add_array(f"l{op.index}_requantize", "uint8_t", table,
+                             f"{out.dtype} output byte for each input byte 0..255 (TFLM's Requantize, "
+                             f"multiplier {multiplier}, shift {shift})")
+        dsp_params = [("size", c_int(out.num_elements)), ("table", name)]
+        return LayerCall.of(KERNELS[kernel + "_dsp"], op.index, op.op, comment + " [arm-dsp: lookup table]",
+                            dsp_params, args)
     return LayerCall(op.index, op.op, comment, kernel, "mcugen_requantize_params_t", params, args, "quantize.h")
 
 
