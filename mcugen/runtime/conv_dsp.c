@@ -151,7 +151,11 @@ static void column_in_runs(const mcugen_conv_dsp_params_t *p, const window_t *wi
 static void fill_column(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
                         int32_t step, int8_t *bytes)
 {
-    if ((p->input.c & 3) == 0) {
+    if (p->filter_h == 1 && p->filter_w == 1 && (p->input.c & 3) == 0) {
+        /* A 1x1 window (never in the padding: TFLM pads a 1x1 filter by 0) is one input pixel. */
+        widen_run(win->image + (win->in_y0 * p->input.w + win->in_x0) * p->input.c, p->depth4 >> 2, offset2, col,
+                  step);
+    } else if ((p->input.c & 3) == 0) {
         column_in_runs(p, win, offset2, col, step);
     } else {
         gather_window(p, win, bytes);
