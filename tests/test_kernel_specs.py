@@ -120,4 +120,4 @@ int main(void) {{
         assert depthwise_dsp_scratch_bytes((1, 0, 0, c), (1, oh, ow, c), fh, fw, sh, sw) == want_dw
         assert depthwise_dsp_needs_general((1, oh, ow, c), fh, fw, sh, sw) == bool(want_general)
         out = Tensor(0, "out", (1, oh, ow, c), "int8")
-        assert _conv_scratch(out, fh * fw * ic) == want_conv
+        assert _conv_scratch(Tensor(1, "in", (1, 1, 1, ic), "int8"), out, fh * fw * ic) == want_conv

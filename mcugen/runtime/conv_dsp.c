@@ -43,27 +43,17 @@ static void fill_bytes(int8_t *dst, int8_t value, int32_t n)
     }
 }
 
-/* The window as depth4 int8 values in `bytes`: runs of the input rows, the input
- * zero point (which the offset turns into 0, TFLM's skipped tap) outside the image
- * and in the padding up to depth4. */
+/* The window as depth4 int8 values in `bytes`: runs of the input rows, and the input
+ * zero point (which the offset turns into 0, TFLM's skipped tap) outside the image.
+ * For windows at the borders (interior ones go by their offsets); the values past
+ * depth multiply zero weights, so they are left as they are. */
 static void gather_window(const mcugen_conv_dsp_params_t *p, const window_t *win, int8_t *bytes)
 {
     const int32_t in_c = p->input.c;
     const int8_t zero = (int8_t)(-p->input_offset);
     const int32_t row_values = p->filter_w * in_c;
     int8_t *dst = bytes;
-    const int inside = win->in_y0 >= 0 && win->in_y0 + (p->filter_h - 1) * p->dilation_h < p->input.h &&
-                       win->in_x0 >= 0 && win->in_x0 + p->filter_w <= p->input.w && p->dilation_w == 1;
-    if (inside) {
-        /* Most windows: no padding, each row of the window one run of the input. */
-        const int32_t row_stride = p->dilation_h * p->input.w * in_c;
-        const int8_t *src = win->image + (win->in_y0 * p->input.w + win->in_x0) * in_c;
-        for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += row_values, src += row_stride) {
-            copy_bytes(dst, src, row_values);
-        }
-        fill_bytes(dst, zero, p->depth4 - p->filter_h * row_values);
-        return;
-    }
+
     for (int32_t fy = 0; fy < p->filter_h; ++fy, dst += row_values) {
         const int32_t iy = win->in_y0 + fy * p->dilation_h;
         if (iy < 0 || iy >= p->input.h) {
@@ -90,7 +80,6 @@ static void gather_window(const mcugen_conv_dsp_params_t *p, const window_t *win
         }
         fill_bytes(dst + fx1 * in_c, zero, (p->filter_w - fx1) * in_c);
     }
-    fill_bytes(dst, zero, p->depth4 - p->filter_h * row_values);
 }
 
 /* `groups` groups of four int8 values from src, widened with the offset added. */
@@ -146,11 +135,59 @@ static void column_in_runs(const mcugen_conv_dsp_params_t *p, const window_t *wi
     }
 }
 
+/* The byte offset of every value of a window from its first, in the window's order
+ * (k = (fy * filter_w + fx) * input.c + ic), made once per layer call: an interior
+ * window of a layer with few input channels is then read value by value with no
+ * bounds to check. Past depth (the padding to depth4), offset 0: those values meet
+ * zero weights. Returns 0 when an offset would not fit int16 (then every window is
+ * gathered row by row). */
+MCUGEN_COLD_FOR_SIZE static int window_offsets(const mcugen_conv_dsp_params_t *p, int16_t *offsets)
+{
+    const int32_t in_c = p->input.c;
+    const int32_t span = ((p->filter_h - 1) * p->dilation_h * p->input.w + (p->filter_w - 1) * p->dilation_w + 1) *
+                         in_c;
+    if (span > INT16_MAX) {
+        return 0;
+    }
+    int32_t k = 0;
+    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
+        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
+            for (int32_t ic = 0; ic < in_c; ++ic) {
+                offsets[k++] = (int16_t)(((fy * p->dilation_h * p->input.w) + fx * p->dilation_w) * in_c + ic);
+            }
+        }
+    }
+    for (; k < p->depth4; ++k) {
+        offsets[k] = 0;
+    }
+    return 1;
+}
+
+/* An interior window through its offsets: four loads make each group's word. */
+static void column_by_offsets(const int8_t *origin, const int16_t *offsets, int32_t groups, uint32_t offset2,
+                              uint32_t *col, int32_t step)
+{
+    for (; groups > 0; --groups, offsets += 4, col += step) {
+        const uint32_t four = (uint32_t)(uint8_t)origin[offsets[0]] | ((uint32_t)(uint8_t)origin[offsets[1]] << 8) |
+                              ((uint32_t)(uint8_t)origin[offsets[2]] << 16) |
+                              ((uint32_t)(uint8_t)origin[offsets[3]] << 24);
+        col[0] = mcugen_sxtab16(offset2, four);
+        col[1] = mcugen_sxtab16_ror8(offset2, four);
+    }
+}
+
 /* One pixel's column: its depth4 values widened to int16 with the offset added,
  * group g's two words at col[g * step], col[g * step + 1]. */
 static void fill_column(const mcugen_conv_dsp_params_t *p, const window_t *win, uint32_t offset2, uint32_t *col,
-                        int32_t step, int8_t *bytes)
+                        int32_t step, int8_t *bytes, const int16_t *offsets)
 {
+    const int inside = win->in_y0 >= 0 && win->in_y0 + (p->filter_h - 1) * p->dilation_h < p->input.h &&
+                       win->in_x0 >= 0 && win->in_x0 + (p->filter_w - 1) * p->dilation_w < p->input.w;
+    if (offsets != NULL && inside) {
+        column_by_offsets(win->image + (win->in_y0 * p->input.w + win->in_x0) * p->input.c, offsets,
+                          p->depth4 >> 2, offset2, col, step);
+        return;
+    }
     if (p->filter_h == 1 && p->filter_w == 1 && (p->input.c & 3) == 0) {
         /* A 1x1 window (never in the padding: TFLM pads a 1x1 filter by 0) is one input pixel. */
         widen_run(win->image + (win->in_y0 * p->input.w + win->in_x0) * p->input.c, p->depth4 >> 2, offset2, col,
@@ -331,6 +368,11 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
     uint32_t *cols = (uint32_t *)(void *)scratch;
     int8_t *bytes = (int8_t *)(void *)(cols + PIXELS * p->depth4 / 2);
     int8_t *sink = bytes + p->depth4;
+    /* Few input channels (not whole words): the windows' offsets, after the sink. */
+    int16_t *offsets = (p->input.c & 3) != 0 ? (int16_t *)(void *)(sink + ((p->output.c + 1) & ~1)) : NULL;
+    if (offsets != NULL && !window_offsets(p, offsets)) {
+        offsets = NULL;
+    }
     pixel_cursor_t at = {0, 0, 0};
     window_t win;
     int8_t *out = output;
@@ -339,7 +381,7 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
         for (int i = 0; i < PIXELS; ++i) {
             if (px + i < pixels) {
                 window_of(p, input, &at, &win);
-                fill_column(p, &win, offset2, cols + 2 * i, COLUMN_STEP, bytes);
+                fill_column(p, &win, offset2, cols + 2 * i, COLUMN_STEP, bytes, offsets);
                 advance(p, &at);
                 outs[i] = out + i * p->output.c;
             } else {

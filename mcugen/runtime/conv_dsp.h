@@ -43,10 +43,13 @@ typedef struct {
 } mcugen_conv_dsp_params_t;
 
 /* Scratch: three columns of depth4 int16 values, depth4 bytes to gather a window in,
- * output.c bytes for the unused half of an odd last pixel pair. */
+ * output.c bytes (rounded up to even) for the results of pixels past the last one,
+ * and for input.c not a multiple of 4 the int16 offsets of a window's depth4 values. */
 static inline int32_t mcugen_conv_dsp_scratch_bytes(const mcugen_conv_dsp_params_t *p)
 {
-    return 3 * p->depth4 * (int32_t)sizeof(int16_t) + p->depth4 + p->output.c;
+    const int32_t base = 3 * p->depth4 * (int32_t)sizeof(int16_t) + p->depth4 + ((p->output.c + 1) & ~1);
+    /* few input channels: each window value's offset, int16 */
+    return base + ((p->input.c & 3) != 0 ? p->depth4 * (int32_t)sizeof(int16_t) : 0);
 }
 
 /* filter: the packed filter as little-endian words (four int8 taps each). */

@@ -215,12 +215,14 @@ def _int8_conv_operands(graph: Graph, op: Operator) -> tuple[Tensor, Tensor, Ten
     return (inp, filt, out) if filt.is_constant else None
 
 
-def _conv_scratch(out: Tensor, depth: int) -> int:
+def _conv_scratch(inp: Tensor, out: Tensor, depth: int) -> int:
     """mcugen_conv_dsp_scratch_bytes (conv_dsp.h): three interleaved int16 columns of
-    depth4 values, depth4 bytes to gather a window in, and output.c bytes for the
-    unused half of an odd last pixel pair."""
+    depth4 values, depth4 bytes to gather a window in, output.c bytes (rounded up to
+    even) for the results of pixels past the last one, and for input channels not a
+    multiple of 4 the int16 offsets of a window's values."""
     depth4 = align4(depth)
-    return 3 * depth4 * 2 + depth4 + out.shape[3]
+    base = 3 * depth4 * 2 + depth4 + (out.shape[3] + 1) // 2 * 2
+    return base + (2 * depth4 if inp.shape[3] % 4 else 0)
 
 
 @chooses("CONV_2D")
@@ -231,7 +233,7 @@ def choose_conv(graph: Graph, op: Operator, variant: str) -> KernelChoice:
     inp, filt, out = operands
     if filt.shape[3] != inp.shape[3]:  # grouped convolution: the portable kernel
         return KernelChoice()
-    return KernelChoice(ARM_DSP, _conv_scratch(out, filt.shape[1] * filt.shape[2] * filt.shape[3]))
+    return KernelChoice(ARM_DSP, _conv_scratch(inp, out, filt.shape[1] * filt.shape[2] * filt.shape[3]))
 
 
 def _lower_conv_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, rows: np.ndarray, bias: Tensor | None,
@@ -312,7 +314,7 @@ def choose_depthwise(graph: Graph, op: Operator, variant: str) -> KernelChoice:
     dilation = (int(o.get("dilation_hfactor", 1)), int(o.get("dilation_wfactor", 1)))
     if inp.shape[3] == 1:
         # One input channel: every output channel is a filter over the same taps, a convolution.
-        return KernelChoice(ARM_DSP, _conv_scratch(out, filt.shape[1] * filt.shape[2]))
+        return KernelChoice(ARM_DSP, _conv_scratch(inp, out, filt.shape[1] * filt.shape[2]))
     if int(o.get("depth_multiplier", 1)) == 1 and dilation == (1, 1) and out.shape[3] == inp.shape[3]:
         return KernelChoice(ARM_DSP, _depthwise_dsp_scratch(inp, out, filt.shape[1], filt.shape[2],
                                                             int(o.get("stride_h", 1)), int(o.get("stride_w", 1))))
