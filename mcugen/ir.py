@@ -96,6 +96,28 @@ class Tensor:
         return self.name or f"tensor_{self.index}"
 
 
+class Options(dict):
+    """An op's options as read from the model, which knows every option name its op's
+    schema table has: asking for any other name (a misspelling in a lowering, which
+    would otherwise silently read the default) is an error, not a default."""
+
+    def __init__(self, values: dict[str, Any], known: frozenset[str]):
+        super().__init__(values)
+        self.known = known
+
+    def _check(self, key: str) -> None:
+        if self.known and key not in self.known:
+            raise KeyError(f"no option '{key}' in this op's schema (it has: {', '.join(sorted(self.known))})")
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self._check(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self._check(key)
+        return super().__getitem__(key)
+
+
 @dataclass
 class Operator:
     index: int  # position in the model file (as Netron shows it), kept after folding

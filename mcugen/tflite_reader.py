@@ -15,7 +15,7 @@ import numpy as np
 import tflite
 
 from .errors import ModelError, UnsupportedModelError
-from .ir import NUMPY_DTYPES, Graph, Operator, Quantization, Tensor
+from .ir import NUMPY_DTYPES, Graph, Operator, Options, Quantization, Tensor
 
 _FILE_IDENTIFIER = b"TFL3"
 
@@ -155,6 +155,7 @@ def _read_options(fop: Any) -> dict[str, Any]:
     opts = cls()
     opts.Init(table.Bytes, table.Pos)
     found: dict[str, Any] = {}
+    known = set()
     for attr in dir(cls):
         if attr.startswith("_") or attr.startswith(_NOT_OPTIONS) or attr.endswith(_ARRAY_SUFFIXES):
             continue
@@ -169,6 +170,7 @@ def _read_options(fop: Any) -> dict[str, Any]:
             except TypeError:
                 continue  # an indexed accessor without an AsNumpy twin
         key = _snake(attr)
+        known.add(key)
         if key == "padding":
             value = _PADDING.get(value, value)
         elif key == "fused_activation_function":
@@ -176,7 +178,7 @@ def _read_options(fop: Any) -> dict[str, Any]:
         elif isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         found[key] = value
-    return found
+    return Options(found, frozenset(known))
 
 
 def _read_quantization(fq: Any, shape: tuple[int, ...], name: str) -> Quantization | None:

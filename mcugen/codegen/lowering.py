@@ -176,7 +176,8 @@ def portable_work(graph: Graph, op: Operator) -> int:
         return macs * PORTABLE_PER_MAC
     out = graph.tensor(op.outputs[0]) if op.outputs else None
     elements = out.num_elements if out is not None else 0
-    window = int(op.options.get("filter_height", 1)) * int(op.options.get("filter_width", 1))
+    pool = op.op in ("MAX_POOL_2D", "AVERAGE_POOL_2D")
+    window = int(op.options.get("filter_height", 1)) * int(op.options.get("filter_width", 1)) if pool else 1
     return elements * window * PORTABLE_PER_ELEMENT.get(op.op, 4)
 
 

@@ -84,13 +84,14 @@ def tflm_padding(padding: str, image: int, filter_size: int, stride: int, dilati
     return total // 2
 
 
-def window(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor) -> Window:
+def window(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, dilated: bool = True) -> Window:
+    """dilated: the op's schema has dilation factors (TRANSPOSE_CONV's has none)."""
     o = op.options
     padding = o.get("padding")
     if padding not in ("SAME", "VALID"):
         raise ctx.unsupported(op, f"option padding={padding} is not supported", "supported paddings: SAME, VALID")
     stride_h, stride_w = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
-    dil_h, dil_w = int(o.get("dilation_hfactor", 1)), int(o.get("dilation_wfactor", 1))
+    dil_h, dil_w = (int(o.get("dilation_hfactor", 1)), int(o.get("dilation_wfactor", 1))) if dilated else (1, 1)
     for name, value in (("stride_h", stride_h), ("stride_w", stride_w),
                         ("dilation_h_factor", dil_h), ("dilation_w_factor", dil_w)):
         if value < 1:
@@ -422,9 +423,7 @@ def lower_transpose_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
     inp, filt, bias, out = _transpose_conv_tensors(ctx, op)
     # TFLM's padding is the forward convolution's from the output back to the
     # input: ComputePaddingHeightWidth on the output size, dilation 1.
-    win = window(ctx, op, out, filt)
-    if (win.dilation_h, win.dilation_w) != (1, 1):
-        raise ctx.unsupported(op, "dilation is not supported; TFLM's TRANSPOSE_CONV has none")
+    win = window(ctx, op, out, filt, dilated=False)
     params = [
         ("input", dims_init(inp.shape)),
         ("output", dims_init(out.shape)),
