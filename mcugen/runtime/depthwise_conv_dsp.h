@@ -65,7 +65,7 @@ extern const mcugen_depthwise_conv_dsp_general_t mcugen_depthwise_conv_dsp_gener
 
 /* Channels per group, and output rows per band (see the scratch rule below). */
 #define MCUGEN_DW_DSP_GROUP 4
-#define MCUGEN_DW_DSP_BAND_ROWS 16
+#define MCUGEN_DW_DSP_BAND_ROWS 8
 
 /* filter: [filter_h][filter_w][C], the model's own layout. scratch: at least
  * mcugen_depthwise_conv_dsp_scratch_bytes(p) bytes, 16-byte aligned. */
@@ -103,7 +103,7 @@ static inline int32_t mcugen_depthwise_conv_dsp_needs_general(const mcugen_depth
  *   out_w_even  = out_w + out_w % 2
  *   cols        = (out_w_even - 1) * stride_w + filter_w + filter_w % 2
  *   plane_w     = cols + cols % 2                               (int16 per plane row)
- *   band        = min(out_h, 16)                                (MCUGEN_DW_DSP_BAND_ROWS)
+ *   band        = min(out_h, 8)                                 (MCUGEN_DW_DSP_BAND_ROWS)
  *   plane_rows  = (band - 1) * stride_h + filter_h
  *   planes      = min(C, 4)                                     (MCUGEN_DW_DSP_GROUP)
  *   acc_words   = round_up_4(band * out_w + 1)                  (int32 accumulators)
@@ -111,8 +111,8 @@ static inline int32_t mcugen_depthwise_conv_dsp_needs_general(const mcugen_depth
  *   plane_words = plane_rows * plane_w / 2
  *   bytes       = 4 * (acc_words + taps_words + planes * plane_words)
  *
- * with round_up_4(n) = (n + 3) / 4 * 4. E.g. 48x48x16 3x3 stride 1 SAME: 10768 bytes;
- * 49x49x48 -> 24x24 3x3 stride 2 VALID: 14944 bytes; 25x5x64 3x3 stride 1 SAME: 2384. */
+ * with round_up_4(n) = (n + 3) / 4 * 4. E.g. 48x48x16 3x3 stride 1 SAME: 5904 bytes;
+ * 49x49x48 -> 24x24 3x3 stride 2 VALID: 7776 bytes; 25x5x64 3x3 stride 1 SAME: 2384. */
 static inline int32_t mcugen_depthwise_conv_dsp_scratch_bytes(const mcugen_depthwise_conv_dsp_params_t *p)
 {
     if (p->output.n <= 0 || p->output.h <= 0 || p->output.w <= 0 || p->output.c <= 0) {

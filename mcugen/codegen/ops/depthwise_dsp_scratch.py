@@ -6,7 +6,7 @@ int32 accumulator row buffer and the channels' taps widened to int16 pairs."""
 from __future__ import annotations
 
 DW_DSP_GROUP = 4  # MCUGEN_DW_DSP_GROUP
-DW_DSP_BAND_ROWS = 16  # MCUGEN_DW_DSP_BAND_ROWS
+DW_DSP_BAND_ROWS = 8  # MCUGEN_DW_DSP_BAND_ROWS
 
 
 def _round_up_4(n: int) -> int:
