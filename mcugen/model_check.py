@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 from .errors import UnsupportedModelError
 from .ir import Graph
-from .ops import data_inputs
-
-_EDGE_OPS = {"QUANTIZE", "DEQUANTIZE"}
+from .ops import data_inputs, spec_for
 _FULL_INT8_HINT = (
     "convert it with full-integer post-training quantization: "
     "converter.optimizations=[tf.lite.Optimize.DEFAULT], a representative_dataset, "
@@ -33,7 +31,7 @@ def classify(graph: Graph) -> ModelKind:
         ins = [graph.tensor(t) for t in data_inputs(op)]
         outs = graph.op_outputs(op)
         where = f"layer {op.index} ({op.op})"
-        if op.op in _EDGE_OPS:
+        if spec_for(op).edge:
             src, dst = ins[0], outs[0]
             if src.is_constant and src.dtype in ("float16", "float32", "int8"):
                 return ModelKind(

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import McugenError
 from ..ir import Graph, Operator, Tensor
+from ..ops import OP_SPECS
 from ..planner import MemoryPlan, plan_memory
 from ..target import PORTABLE
 from .kernels import KERNELS, KernelSpec
@@ -202,6 +203,8 @@ def choose_kernels(graph: Graph, variant: str) -> dict[int, KernelChoice]:
 def lowers(*ops: str) -> Callable[[Lowering], Lowering]:
     def register(fn: Lowering) -> Lowering:
         for op in ops:
+            if op not in OP_SPECS:  # a kernel for an op mcugen has no definition of (cost, planning)
+                raise RuntimeError(f"{fn.__name__} lowers {op}, which mcugen/ops.py does not define")
             LOWERINGS[op] = fn
         return fn
     return register
