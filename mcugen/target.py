@@ -84,10 +84,6 @@ class Target:
 HOST = Target("host", "host")
 
 
-def core_facts(core: str) -> CoreFacts:
-    return CORES[core]
-
-
 def target_for(board_id: str, core: str, fpu: str, dsp: bool | None = None) -> Target:
     """A board's target: the core's facts, with the board's say where the core leaves it open."""
     facts = CORES[core]

@@ -121,3 +121,23 @@ int main(void) {{
         assert depthwise_dsp_needs_general((1, oh, ow, c), fh, fw, sh, sw) == bool(want_general)
         out = Tensor(0, "out", (1, oh, ow, c), "int8")
         assert _conv_scratch(Tensor(1, "in", (1, 1, 1, ic), "int8"), out, fh * fw * ic) == want_conv
+
+
+@pytest.mark.parametrize("name", ["examples/shapes/shapes_int8.tflite", "person_detect", "kws_ref_model",
+                                  "pretrainedResnet_quant"])
+def test_arm_dsp_builds_take_the_dsp_kernels(name: str) -> None:
+    """Bit-exactness alone would not notice a chooser that sent everything to the
+    portable kernels: every convolution of these models must run an arm-dsp kernel."""
+    from pathlib import Path
+
+    from conftest import REPO, shared_model
+    from mcugen.generate import compile_model
+    from mcugen.target import HOST
+
+    path = REPO / name if name.endswith(".tflite") else shared_model(f"{name}.tflite")
+    layers = compile_model(Path(path), HOST, "arm-dsp").module.layers
+    convs = [layer for layer in layers if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert convs and all(layer.spec.variant == "arm-dsp" for layer in convs), \
+        [(layer.index, layer.kernel) for layer in convs]
+    portable = compile_model(Path(path), HOST, "portable").module.layers
+    assert all(layer.spec is None or layer.spec.variant == "portable" for layer in portable)

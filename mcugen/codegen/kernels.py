@@ -117,7 +117,3 @@ _SPECS = [
           ARM_DSP, ("mcugen_simd.h",)),
 ]
 KERNELS: dict[str, KernelSpec] = {s.name: s for s in _SPECS}
-
-
-def kernel(name: str) -> KernelSpec:
-    return KERNELS[name]

@@ -73,13 +73,6 @@ def zero_point_of(t: Tensor) -> int:
     return require_per_tensor(t).zero_point[0]
 
 
-def requant_dsp(multiplier: int, shift: int) -> tuple[int, int, int, int]:
-    """mcugen_requant_dsp_t's constants for TFLM's (multiplier, shift): the same
-    arithmetic as mcugen_requantize, with its shifts and mask precomputed."""
-    left, right = max(shift, 0), max(-shift, 0)
-    return multiplier, left, right, (1 << right) - 1
-
-
 def wrap_int32(value: int) -> int:
     """value modulo 2^32 as a two's-complement int32 (what the kernels' uint32 sums hold)."""
     value &= 0xFFFFFFFF
