@@ -124,11 +124,12 @@ def measure(model: Path, board_id: str, variant: str, work: Path) -> Run:
     fw = generate_firmware_project(model, board, out, kernels=variant)
     build = build_project(out)
     graph = fw.model.graph
+    ran = fw.model.plan.graph  # the layers in the order the board runs them (the profile's order)
     with Emulator(board, build.elf) as emu, open_link(emu.url, model_path=model) as client:
         report = run_bench(client, model, graph, ramp_input(graph))
     if report.inputs != 1:
         raise McugenError(f"{model.name} ({variant}): the board ran {report.inputs} of 1 inputs")
-    layers = [(op.op, op_macs(graph, op), count) for op, (_, count) in zip(graph.operators, report.profile)]
+    layers = [(op.op, op_macs(ran, op), count) for op, (_, count) in zip(ran.operators, report.profile)]
     return Run(model.stem, variant, report.latency.counts[0], report.bit_exact == 1, elf_flash(build.elf),
                fw.model.module.arena_bytes, layers)
 

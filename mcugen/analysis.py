@@ -10,10 +10,10 @@ from typing import Any
 from .errors import ReferenceInterpreterError
 from .ir import Graph, Tensor
 from .loader import load_model
-from .codegen.lowering import UnsupportedOpError, lower_graph, plan_for, supported_ops
+from .codegen.lowering import UnsupportedOpError, lower_graph, plans_for, supported_ops
 from .target import PORTABLE
 from .ops import data_inputs, op_macs
-from .planner import MemoryPlan
+from .plan import MemoryPlan
 from .reference import TflmArena, tflm_arena
 
 
@@ -49,6 +49,32 @@ class EdgeTensor:
                 "scale": self.scale, "zero_point": self.zero_point}
 
 
+@dataclass(frozen=True)
+class StrategyRow:
+    """One memory strategy's plan, as inspect shows it beside the others."""
+
+    name: str
+    arena_bytes: int
+    peak_layer: int | None  # model index of the layer during which the arena is fullest
+    peak_op: str
+    calls: int  # kernel calls per inference (a layer in strips makes several)
+    extra_macs: int  # MACs recomputed on top of the model's (0: nothing is computed twice)
+    notes: tuple[str, ...]
+    chosen: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"strategy": self.name, "arena_bytes": self.arena_bytes, "peak_layer": self.peak_layer,
+                "peak_op": self.peak_op, "calls": self.calls, "extra_macs": self.extra_macs,
+                "notes": list(self.notes), "chosen": self.chosen}
+
+
+def strategy_row(plan: MemoryPlan, chosen: bool) -> StrategyRow:
+    pos = plan.peak_position
+    op = plan.graph.operators[pos] if pos is not None else None
+    return StrategyRow(plan.strategy, plan.arena_bytes, op.index if op else None, op.op if op else "",
+                       len(plan.program.calls()), plan.program.extra_macs, tuple(plan.program.notes), chosen)
+
+
 @dataclass
 class ModelReport:
     model: str
@@ -68,6 +94,7 @@ class ModelReport:
     unsupported: list[str] = field(default_factory=list)
     refusal: str | None = None  # why the code generator refuses a supported op's options
     variant: str = PORTABLE  # the kernel variant the plan and constants are for
+    strategies: list[StrategyRow] = field(default_factory=list)  # every memory strategy, the chosen one marked
 
     @property
     def ops(self) -> dict[str, int]:
@@ -76,12 +103,23 @@ class ModelReport:
     @property
     def scratch_bytes(self) -> int:
         """The largest kernel scratch buffer (inside the arena, live during its layer only)."""
-        return max(self.plan.scratch_bytes.values(), default=0)
+        return max((c.scratch_bytes for c in self.plan.program.calls()), default=0)
+
+    @property
+    def memory(self) -> str:
+        return self.plan.strategy
+
+    @property
+    def rewrites(self) -> list[str]:
+        return self.plan.program.rewrites
 
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "kernels": self.variant,
+            "memory": self.memory,
+            "strategies": [r.to_json() for r in self.strategies],
+            "rewrites": self.rewrites,
             "scratch_bytes": self.scratch_bytes,
             "macs": self.macs,
             "weights_bytes": self.weights_bytes,
@@ -114,11 +152,15 @@ def weight_tensors(graph: Graph) -> dict[int, Tensor]:
     return found
 
 
-def analyze_graph(graph: Graph, name: str, variant: str = PORTABLE) -> ModelReport:
-    """variant: the kernels the model would be compiled with (their scratch is in the arena)."""
-    plan = plan_for(graph, variant)
+def analyze_graph(graph: Graph, name: str, variant: str = PORTABLE, memory: str = "auto",
+                  arena_budget: int | None = None) -> ModelReport:
+    """variant: the kernels the model would be compiled with (their scratch is in the arena);
+    memory: the strategy to report on (`auto`: fast if its arena fits arena_budget, else small).
+    Every strategy's plan is made, for the comparison."""
+    plan, made = plans_for(graph, variant, memory, arena_budget, every=True)
     known = supported_ops()
     unsupported = {op.index for op in graph.operators if op.op not in known}
+    model_graph, graph = graph, plan.graph  # the layers as the board runs them
     rows = []
     for pos, op in enumerate(graph.operators):
         consts = [graph.tensor(t) for t in data_inputs(op) if graph.tensor(t).is_constant]
@@ -145,19 +187,21 @@ def analyze_graph(graph: Graph, name: str, variant: str = PORTABLE) -> ModelRepo
         layers=rows,
         inputs=[EdgeTensor.of(t) for t in graph.input_tensors()],
         outputs=[EdgeTensor.of(t) for t in graph.output_tensors()],
-        macs=sum(r.macs for r in rows),
+        macs=sum(op_macs(model_graph, op) for op in model_graph.operators),
         weights_bytes=sum(t.nbytes for t in weight_tensors(graph).values()),
         arena_bytes=plan.arena_bytes,
         plan=plan,
-        unsupported=sorted({op.op for op in graph.operators if op.op not in known}),
+        unsupported=sorted({op.op for op in model_graph.operators if op.op not in known}),
         refusal=refusal,
         variant=variant,
+        strategies=[strategy_row(p, p is plan) for p in made.values()],
     )
 
 
-def analyze_model(path: str | Path, with_tflm: bool = True, variant: str = PORTABLE) -> tuple[Graph, ModelReport]:
+def analyze_model(path: str | Path, with_tflm: bool = True, variant: str = PORTABLE, memory: str = "auto",
+                  arena_budget: int | None = None) -> tuple[Graph, ModelReport]:
     graph = load_model(path)
-    report = analyze_graph(graph, Path(path).name, variant)
+    report = analyze_graph(graph, Path(path).name, variant, memory, arena_budget)
     if not with_tflm:
         report.tflm_error = "skipped (--no-tflm)"
     else:

@@ -152,4 +152,7 @@ def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
 
 
 def graph_layer_ops(graph: Graph) -> list[str]:
-    return [op.op for op in graph.operators]
+    """The layers in the order the board runs them (the profile's order)."""
+    from .plan import prepare
+
+    return [op.op for op in prepare(graph).graph.operators]

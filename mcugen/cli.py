@@ -28,6 +28,12 @@ KERNELS_OPTION = click.option(
          "portable is the reference C99 code.")
 
 
+MEMORY_OPTION = click.option(
+    "--memory", type=click.Choice(["auto", "fast", "small"]), default="auto", show_default=True,
+    help="Memory plan: fast runs every layer whole; small also runs windowed layers in row strips over their "
+         "used-up input (less RAM, a little more time); auto takes fast when it fits the board, else small.")
+
+
 def _console(stderr: bool = False) -> Console:
     # Not a terminal (pipes, CI logs): a fixed width keeps tables from wrapping.
     stream = sys.stderr if stderr else sys.stdout
@@ -77,16 +83,18 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--no-tflm", is_flag=True, help="Skip measuring TFLite Micro's arena for comparison.")
 @KERNELS_OPTION
-def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool, kernels: str) -> None:
-    """What MODEL needs (ops, MACs, weights, arena) and whether it fits a board."""
+@MEMORY_OPTION
+def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool, kernels: str, memory: str) -> None:
+    """What MODEL needs (ops, MACs, weights, arena per memory strategy) and whether it fits a board."""
     from .analysis import analyze_model
     from .boards import get_board
-    from .fit import check_fit
+    from .fit import arena_budget, check_fit
     from .render import print_fit, print_model_report
 
     board = get_board(board_id) if board_id else None  # an unknown board fails before the work
     variant = (board.target if board else HOST).variant(kernels)
-    _, report = analyze_model(model, with_tflm=not no_tflm, variant=variant)
+    _, report = analyze_model(model, with_tflm=not no_tflm, variant=variant, memory=memory,
+                              arena_budget=arena_budget(board) if board else None)
     flash_bytes = report.constants_bytes if report.constants_bytes is not None else report.weights_bytes
     verdict = check_fit(flash_bytes, report.arena_bytes, board) if board else None
     if as_json:
@@ -145,14 +153,17 @@ def boards(as_json: bool) -> None:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="An application option (repeatable), e.g. --set threshold=0.6 --set leds=person=green.")
 @KERNELS_OPTION
-def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tuple[str, ...], kernels: str) -> None:
+@MEMORY_OPTION
+def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tuple[str, ...], kernels: str,
+             memory: str) -> None:
     """Compile MODEL ahead of time to C and write a project for BOARD running APP."""
     from .generate import HOST_TARGET, generate_host_project
 
     if board_id == HOST_TARGET:
-        result = generate_host_project(model, out_dir, kernels)
+        result = generate_host_project(model, out_dir, kernels, memory)
         module = result.module
-        click.echo(f"wrote {out_dir}/: {len(result.files)} files; {len(module.layers)} layers, arena "
+        click.echo(f"wrote {out_dir}/: {len(result.files)} files; {len(result.plan.graph.operators)} layers "
+                   f"({result.plan.strategy} memory plan), arena "
                    f"{module.arena_bytes:,} B, constants {module.weights_bytes:,} B")
         click.echo(f"build it with: make -C {out_dir}")
         return
@@ -160,10 +171,12 @@ def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tup
     from .firmware import generate_firmware_project
 
     board = get_board(board_id)
-    fw = generate_firmware_project(model, board, out_dir, app=app_id, settings=settings, kernels=kernels)
+    fw = generate_firmware_project(model, board, out_dir, app=app_id, settings=settings, kernels=kernels,
+                                   memory=memory)
     module = fw.model.module
     click.echo(f"wrote {out_dir}/: PlatformIO project for {board.id} ({board.name}), app {fw.app}; "
-               f"{len(module.layers)} layers ({module.variant} kernels), "
+               f"{len(fw.model.plan.graph.operators)} layers ({module.variant} kernels, {fw.model.plan.strategy} "
+               f"memory plan), "
                f"arena {module.arena_bytes:,} B, constants {module.weights_bytes:,} B; firmware {fw.build_id}")
     click.echo(f"next: mcugen build {out_dir}")
 
@@ -447,8 +460,9 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
 @click.option("--sanitize", is_flag=True, help="Build with AddressSanitizer and UBSan.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @KERNELS_OPTION
+@MEMORY_OPTION
 def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, sanitize: bool, as_json: bool,
-             kernels: str) -> None:
+             kernels: str, memory: str) -> None:
     """Run MODEL's generated C on the host against the tflite-micro reference, bit for bit."""
     from pathlib import Path
 
@@ -458,7 +472,7 @@ def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, san
     if n_random == 0 and not vectors:
         raise McugenError("nothing to run: give --inputs N (N > 0) or --vectors FILE.npy")
     report = validate_model(model, n_random=n_random, vectors=[Path(v) for v in vectors], seed=seed,
-                            sanitize=sanitize, kernels=kernels)
+                            sanitize=sanitize, kernels=kernels, memory=memory)
     if as_json:
         _print_json(report.to_json())
     else:

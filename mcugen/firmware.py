@@ -382,6 +382,7 @@ def _metadata(board: Board, bid: str, env_name: str, model_name: str, model: Gen
         "model_sha256": model.module.model_sha256,
         "arena_bytes": model.module.arena_bytes,
         "kernels": model.variant,
+        "memory": model.plan.strategy,
         "weights_bytes": model.module.weights_bytes,
         "weight_symbols": sorted(a.name for a in model.module.arrays),
         "flash_region": flash_region,
@@ -394,14 +395,17 @@ def _metadata(board: Board, bid: str, env_name: str, model_name: str, model: Gen
 
 def generate_firmware_project(model_path: str | Path, board: Board | str, out_dir: str | Path, *,
                               agent_dir: str | Path | None = None, app: str = DEFAULT_APP,
-                              settings: list[str] | tuple[str, ...] = (), kernels: str = AUTO) -> GeneratedFirmware:
+                              settings: list[str] | tuple[str, ...] = (), kernels: str = AUTO,
+                              memory: str = AUTO) -> GeneratedFirmware:
     """Compile the model and write the firmware project for the board and app (atomically)."""
     if isinstance(board, str):
         board = get_board(board)
     app_spec = get_app(app)
     options = parse_settings(app_spec, settings)  # bad options fail before the model is compiled
     model_path = Path(model_path)
-    model = compile_model(model_path, board.target, kernels)
+    from .fit import arena_budget
+
+    model = compile_model(model_path, board.target, kernels, memory, arena_budget(board))
     files, bid, env_name, icount = firmware_files(model, model_path.name, board,
                                                   Path(agent_dir) if agent_dir else None,
                                                   app=app_spec, options=options)

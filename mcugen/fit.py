@@ -61,6 +61,12 @@ class FitVerdict:
         }
 
 
+def arena_budget(board: Board) -> int:
+    """The bytes the board's arena region has for the arena (its size less what the
+    firmware reserves there)."""
+    return board.region(board.arena_region).size - board.reserved_ram_bytes
+
+
 def check_fit(constants_bytes: int, arena_bytes: int, board: Board) -> FitVerdict:
     """constants_bytes: what the model keeps in flash (weights and per-layer tables)."""
     flash = board.region(board.flash_region)

@@ -10,7 +10,7 @@ from .codegen.emit import ModelModule, _environment, render_model_module, runtim
 from .ir import Graph
 from .loader import load_model
 from .codegen.lowering import plan_for
-from .planner import MemoryPlan
+from .plan import MemoryPlan
 from .project import write_project
 from .target import AUTO, HOST, Target
 
@@ -29,15 +29,18 @@ class GeneratedModel:
         return self.module.variant
 
 
-def compile_model(model_path: str | Path, target: Target = HOST, kernels: str = AUTO) -> GeneratedModel:
+def compile_model(model_path: str | Path, target: Target = HOST, kernels: str = AUTO,
+                  memory: str = AUTO, arena_budget: int | None = None) -> GeneratedModel:
     """Everything up to the C text, in memory; raises before anything is written.
 
     kernels: `auto` (the target's fastest variant: arm-dsp where the core has the DSP
-    extension), `portable` or `arm-dsp` (which the host runs through portable C)."""
+    extension), `portable` or `arm-dsp` (which the host runs through portable C).
+    memory: the memory strategy (mcugen/plan/): `fast`, `small`, or `auto` (fast when
+    its arena fits arena_budget bytes, the board's RAM; else small)."""
     model_path = Path(model_path)
     variant = target.variant(kernels)
     graph = load_model(model_path)
-    plan = plan_for(graph, variant)
+    plan = plan_for(graph, variant, memory, arena_budget)
     module = render_model_module(graph, plan, model_path.read_bytes(), model_path.name, variant)
     files = dict(runtime_files(module.headers))
     files.update(module.files)
@@ -53,8 +56,9 @@ def host_files(model: GeneratedModel, model_name: str) -> dict[str, str]:
     return files
 
 
-def generate_host_project(model_path: str | Path, out_dir: str | Path, kernels: str = AUTO) -> GeneratedModel:
-    model = compile_model(model_path, HOST, kernels)
+def generate_host_project(model_path: str | Path, out_dir: str | Path, kernels: str = AUTO,
+                          memory: str = AUTO) -> GeneratedModel:
+    model = compile_model(model_path, HOST, kernels, memory)
     files = host_files(model, Path(model_path).name)
     write_project(Path(out_dir), files, f"mcugen {__version__} host project for {Path(model_path).name}")
     model.files = files

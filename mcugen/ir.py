@@ -125,6 +125,10 @@ class Operator:
     inputs: tuple[int, ...]  # tensor indices; -1 marks an omitted optional input
     outputs: tuple[int, ...]
     options: dict[str, Any] = field(default_factory=dict)
+    # Padding before the image (top, left) given outright instead of by the SAME/VALID
+    # option: a PAD folded into this layer, or one row strip of the layer run on its
+    # own (mcugen/plan/). The padding after the image is wherever the input ends.
+    explicit_padding: tuple[int, int] | None = None
 
     @property
     def is_custom(self) -> bool:

@@ -107,6 +107,123 @@ def _fold_gather(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndar
 
 
 
+# ---- Padding and row windows: which input rows an output row reads ----
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division, which truncates toward zero (Python's // floors)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def tflm_out_size(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int | None:
+    """TFLM's ComputeOutSizeChecked (GetWindowedOutputSize); None where it fails."""
+    effective = (filter_size - 1) * dilation + 1
+    if padding == "SAME":
+        value = _c_div(image + stride - 1, stride)
+    else:
+        value = _c_div(image + stride - effective, stride)
+    return None if value < 0 else value
+
+
+def tflm_padding(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int:
+    """TFLM's ComputePaddingWithOffset: the padding before the image (the odd
+    extra row or column, if any, goes after it and needs no code)."""
+    out = tflm_out_size(padding, image, filter_size, stride, dilation)
+    if out is None:
+        return 0
+    effective = (filter_size - 1) * dilation + 1
+    total = max(0, (out - 1) * stride + effective - image)
+    return total // 2
+
+
+def conv_padding(op: Operator, in_hw: tuple[int, int], filter_hw: tuple[int, int], strides: tuple[int, int],
+                 dilations: tuple[int, int]) -> tuple[int, int]:
+    """A convolution's padding before the image (rows, columns) as TFLM's Prepare works it
+    out: both axes' output sizes first, and no padding if either fails."""
+    if op.explicit_padding is not None:
+        return op.explicit_padding
+    padding = op.options.get("padding")
+    sizes_ok = all(tflm_out_size(padding, i, f, s, d) is not None
+                   for i, f, s, d in zip(in_hw, filter_hw, strides, dilations))
+    if not sizes_ok:
+        return 0, 0
+    return (tflm_padding(padding, in_hw[0], filter_hw[0], strides[0], dilations[0]),
+            tflm_padding(padding, in_hw[1], filter_hw[1], strides[1], dilations[1]))
+
+
+def pool_padding(stride: int, image: int, filter_size: int, out_size: int) -> int:
+    """TFLM's ComputePadding: the padding before the first element (the odd
+    leftover of SAME padding goes after the last)."""
+    total = max((out_size - 1) * stride + filter_size - image, 0)
+    return total // 2
+
+
+@dataclass(frozen=True)
+class RowWindow:
+    """Output row y of a layer reads input rows y * stride - pad ... + extent - 1 (those
+    inside the image): what lets the planner run a layer a few rows at a time."""
+
+    stride: int
+    pad: int
+    extent: int
+    pad_cols: int = 0  # the padding before the first column, which every strip keeps
+
+    def input_rows(self, start: int, stop: int, height: int) -> tuple[int, int]:
+        """The input rows [lo, hi) that output rows [start, stop) read."""
+        lo = min(max(0, start * self.stride - self.pad), height)
+        hi = min(height, (stop - 1) * self.stride - self.pad + self.extent)
+        return lo, max(lo, hi)
+
+
+def _is_nhwc_single(graph: Graph, op: Operator) -> bool:
+    """One image in, one out, both 4-D: rows of both are contiguous runs of bytes."""
+    if not op.inputs or op.inputs[0] < 0 or len(op.outputs) != 1:
+        return False
+    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    return len(inp.shape) == 4 and len(out.shape) == 4 and inp.shape[0] == 1 and out.shape[0] == 1
+
+
+def _conv_rows(graph: Graph, op: Operator) -> RowWindow | None:
+    if not _is_nhwc_single(graph, op) or len(op.inputs) < 2 or op.inputs[1] < 0:
+        return None
+    o = op.options
+    inp, filt = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
+    if len(filt.shape) != 4 or o.get("padding") not in ("SAME", "VALID"):
+        return None
+    strides = (int(o.get("stride_h", 1)), int(o.get("stride_w", 1)))
+    dilations = (int(o.get("dilation_hfactor", 1)), int(o.get("dilation_wfactor", 1)))
+    if min(strides + dilations) < 1:
+        return None
+    pad_h, pad_w = conv_padding(op, (inp.shape[1], inp.shape[2]), (filt.shape[1], filt.shape[2]), strides,
+                                dilations)
+    return RowWindow(strides[0], pad_h, (filt.shape[1] - 1) * dilations[0] + 1, pad_w)
+
+
+def _pool_rows(graph: Graph, op: Operator) -> RowWindow | None:
+    if not _is_nhwc_single(graph, op):
+        return None
+    o = op.options
+    fh, fw, sh, sw = (int(o.get(k, 0)) for k in ("filter_height", "filter_width", "stride_h", "stride_w"))
+    if min(fh, fw, sh, sw) < 1:
+        return None
+    if op.explicit_padding is not None:
+        return RowWindow(sh, op.explicit_padding[0], fh, op.explicit_padding[1])
+    inp, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    return RowWindow(sh, pool_padding(sh, inp.shape[1], fh, out.shape[1]), fh,
+                     pool_padding(sw, inp.shape[2], fw, out.shape[2]))
+
+
+def _elementwise_rows(graph: Graph, op: Operator) -> RowWindow | None:
+    """Same-shape inputs and output: row y reads row y of each input."""
+    if len(op.outputs) != 1:
+        return None
+    out = graph.tensor(op.outputs[0])
+    ins = [graph.tensor(t) for t in data_inputs(op)]
+    if len(out.shape) != 4 or out.shape[0] != 1 or not ins or any(t.shape != out.shape for t in ins):
+        return None
+    return RowWindow(1, 0, 1)
+
+
 @dataclass(frozen=True)
 class OpSpec:
     name: str
@@ -121,46 +238,52 @@ class OpSpec:
     fold_needs_only_shape: bool = False  # SHAPE: a static shape is enough
     # Converts between int8 and float/uint8: allowed at a model's edges (mcugen/model_check.py).
     edge: bool = False
+    # Which input rows each output row reads (None: the layer runs whole, never in strips).
+    rows: Callable[[Graph, Operator], RowWindow | None] | None = None
+    # Element i of the output depends on element i of each input only, and every kernel
+    # reads it before writing it: the output may take the buffer of a same-sized input
+    # that dies here (in place).
+    elementwise: bool = False
 
 
 _SPECS = [
-    OpSpec("CONV_2D", _conv_macs),
-    OpSpec("DEPTHWISE_CONV_2D", _depthwise_macs),
+    OpSpec("CONV_2D", _conv_macs, rows=_conv_rows),
+    OpSpec("DEPTHWISE_CONV_2D", _depthwise_macs, rows=_conv_rows),
     OpSpec("FULLY_CONNECTED", _fully_connected_macs),
-    OpSpec("ADD"),
-    OpSpec("MUL"),
+    OpSpec("ADD", rows=_elementwise_rows, elementwise=True),
+    OpSpec("MUL", rows=_elementwise_rows, elementwise=True),
     OpSpec("PAD", param_inputs=(1,)),
     OpSpec("PADV2", param_inputs=(1,)),
     OpSpec("RESHAPE", param_inputs=(1,), aliases_input=True, fold=_fold_reshape_like),
     OpSpec("SQUEEZE", aliases_input=True, fold=_fold_reshape_like),
     OpSpec("EXPAND_DIMS", param_inputs=(1,), aliases_input=True, fold=_fold_reshape_like),
     OpSpec("SOFTMAX"),
-    OpSpec("AVERAGE_POOL_2D"),
-    OpSpec("MAX_POOL_2D"),
+    OpSpec("AVERAGE_POOL_2D", rows=_pool_rows),
+    OpSpec("MAX_POOL_2D", rows=_pool_rows),
     OpSpec("MEAN", param_inputs=(1,)),
-    OpSpec("QUANTIZE", edge=True),
+    OpSpec("QUANTIZE", edge=True, rows=_elementwise_rows, elementwise=True),
     OpSpec("DEQUANTIZE", edge=True),
-    OpSpec("LOGISTIC"),
+    OpSpec("LOGISTIC", rows=_elementwise_rows, elementwise=True),
     OpSpec("CONCATENATION", fold=_fold_concatenation),
     OpSpec("STRIDED_SLICE", param_inputs=(1, 2, 3), fold=_fold_strided_slice),
     OpSpec("TRANSPOSE", param_inputs=(1,)),
     OpSpec("RESIZE_NEAREST_NEIGHBOR", param_inputs=(1,)),
-    OpSpec("HARD_SWISH"),
+    OpSpec("HARD_SWISH", rows=_elementwise_rows, elementwise=True),
     # Costed and planned; whether mcugen has a kernel is the code generator's
     # registry (mcugen.codegen.lowering.LOWERINGS), not this table.
     OpSpec("TRANSPOSE_CONV", _transpose_conv_macs, param_inputs=(0,)),
     OpSpec("BATCH_MATMUL"),
-    OpSpec("RELU"),
-    OpSpec("RELU6"),
-    OpSpec("TANH"),
-    OpSpec("SUB"),
+    OpSpec("RELU", rows=_elementwise_rows, elementwise=True),
+    OpSpec("RELU6", rows=_elementwise_rows, elementwise=True),
+    OpSpec("TANH", rows=_elementwise_rows, elementwise=True),
+    OpSpec("SUB", rows=_elementwise_rows, elementwise=True),
     OpSpec("RESIZE_BILINEAR", param_inputs=(1,)),
     OpSpec("PACK", fold=_fold_pack),
     OpSpec("UNPACK"),
     OpSpec("SPLIT", param_inputs=(0,)),
     OpSpec("SPLIT_V", param_inputs=(1, 2)),
     OpSpec("SLICE", param_inputs=(1, 2)),
-    OpSpec("LEAKY_RELU"),
+    OpSpec("LEAKY_RELU", rows=_elementwise_rows, elementwise=True),
     OpSpec("PRELU"),
     OpSpec("MAXIMUM"),
     OpSpec("MINIMUM"),
@@ -187,3 +310,9 @@ def data_inputs(op: Operator) -> list[int]:
     """Input tensor indices that carry data (not baked parameters), omitted ones dropped."""
     params = spec_for(op).param_inputs
     return [t for pos, t in enumerate(op.inputs) if t >= 0 and pos not in params]
+
+
+def row_window(graph: Graph, op: Operator) -> RowWindow | None:
+    """How the op's output rows read its input rows, if it can run a few rows at a time."""
+    rows = spec_for(op).rows
+    return rows(graph, op) if rows is not None else None

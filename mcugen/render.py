@@ -58,6 +58,19 @@ def print_model_report(console: Console, report: ModelReport) -> None:
                        f"{row.weight_bytes:,}", f"{row.live_bytes:,}")
     console.print(layers)
 
+    if report.strategies:
+        plans = Table(title="Memory plans", title_justify="left", show_edge=False)
+        for col in ("strategy", "arena B", "peak at layer", "kernel calls", "extra MACs", "how"):
+            plans.add_column(col, justify="right" if col in ("arena B", "kernel calls", "extra MACs") else "left")
+        for r in report.strategies:
+            name = f"[bold]{r.name}[/bold] (chosen)" if r.chosen else r.name
+            peak = f"{r.peak_layer} {r.peak_op}" if r.peak_layer is not None else "-"
+            plans.add_row(name, f"{r.arena_bytes:,}", peak, f"{r.calls:,}", f"{r.extra_macs:,}",
+                          escape("; ".join(r.notes)) or "every layer whole")
+        console.print(plans)
+        for note in report.rewrites:
+            console.print(f"[dim]every plan: {escape(note)}[/dim]")
+
     totals = Table(title="Totals", title_justify="left", show_header=False, show_edge=False)
     totals.add_column()
     totals.add_column()
@@ -66,7 +79,7 @@ def print_model_report(console: Console, report: ModelReport) -> None:
     if report.constants_bytes is not None:
         totals.add_row("constants in flash", f"{_kib(report.constants_bytes)}: weights and per-layer tables "
                        "(multipliers, shifts), as generated")
-    totals.add_row("arena (mcugen plan)", _kib(report.arena_bytes))
+    totals.add_row("arena (mcugen plan)", f"{_kib(report.arena_bytes)} ({report.memory} memory plan)")
     scratch = f"; kernel scratch up to {report.scratch_bytes:,} B, inside the arena" if report.scratch_bytes else ""
     totals.add_row("kernels", f"{report.variant}{scratch}")
     if report.tflm is not None:

@@ -45,6 +45,7 @@ class ValidationReport:
     notes: list[str] = field(default_factory=list)
     first_mismatch: int | None = None
     kernels: str = "portable"
+    memory: str = "fast"
 
     @property
     def verdict(self) -> str:
@@ -58,6 +59,7 @@ class ValidationReport:
             "max_abs_diff": self.max_abs_diff,
             "verdict": self.verdict,
             "arena_bytes": self.arena_bytes,
+            "memory": self.memory,
             "weights_bytes": self.weights_bytes,
             "first_mismatch": self.first_mismatch,
             "kernels": self.kernels,
@@ -166,11 +168,12 @@ def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor
 
 def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Path] | None = None, seed: int = 0,
                    sanitize: bool = False, workdir: Path | None = None, cc: str | None = None,
-                   model: GeneratedModel | None = None, kernels: str = AUTO) -> ValidationReport:
+                   model: GeneratedModel | None = None, kernels: str = AUTO,
+                   memory: str = AUTO) -> ValidationReport:
     """kernels: the variant to run (`auto` is the host's: portable; `arm-dsp` runs the
     DSP kernels through mcugen_simd.h's portable C)."""
     model_path = Path(model_path)
-    model = model or compile_model(model_path, HOST, kernels)
+    model = model or compile_model(model_path, HOST, kernels, memory)
     graph = model.graph
     inputs, outputs = graph.input_tensors(), graph.output_tensors()
     vector_sets, notes = load_vectors(list(vectors or []), inputs)
@@ -214,4 +217,5 @@ def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Pat
         notes=notes,
         first_mismatch=first_mismatch,
         kernels=model.variant,
+        memory=model.plan.strategy,
     )

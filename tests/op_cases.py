@@ -35,12 +35,12 @@ def manifest_cases(ops: set[str]) -> list:
     return params or [_skipped(f"MANIFEST.json lists no model using {', '.join(sorted(ops))}")]
 
 
-def compile_or_skip(model: Path, ops: set[str], kernels: str = "portable") -> GeneratedModel:
+def compile_or_skip(model: Path, ops: set[str], kernels: str = "portable", memory: str = "fast") -> GeneratedModel:
     """compile_model, skipping when mcugen refuses an op outside ``ops`` (a kernel, or an
     option of one, it lacks): such a model cannot test ``ops``. A refusal of one of
     ``ops`` is the test's business and propagates."""
     try:
-        return compile_model(model, HOST, kernels)
+        return compile_model(model, HOST, kernels, memory)
     except UnsupportedOpError as exc:
         if exc.op.op in ops:
             raise

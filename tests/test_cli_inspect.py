@@ -8,6 +8,7 @@ import pytest
 
 from conftest import EXAMPLE_MODEL, INVALID_MODELS, VALID_MODELS, assert_clean_refusal, model_params, run_cli, \
     shared_model
+from tflite_writer import Tensor, write_op_model
 
 PUBLISHED_MACS = {
     "person_detect.tflite": 7.16e6,
@@ -73,12 +74,28 @@ def test_person_detect_figures_are_exact():
                              "SOFTMAX": 1}
 
 
-def test_model_too_big_for_board_says_by_how_much():
-    proc, report = inspect_json(shared_model("fomo_face_detection.tflite"), "--board", "qemu-stm32f405")
+def test_model_too_big_for_board_says_by_how_much(tmp_path):
+    """A 300x400 SOFTMAX needs its input and its output whole (a row reads every
+    other): 240,000 B in any plan, more than the STM32F405's SRAM."""
+    model = write_op_model(tmp_path / "big_softmax.tflite", "SOFTMAX", [Tensor((1, 300, 400), "int8", 0.1, 0)],
+                           [Tensor((1, 300, 400), "int8", 1.0 / 256, -128)], {"beta": 1.0})
+    proc, report = inspect_json(model, "--board", "qemu-stm32f405", "--no-tflm")
     assert report["fits"] is False
+    assert {r["strategy"]: r["arena_bytes"] for r in report["strategies"]} == {"fast": 240_000, "small": 240_000}
+    assert report["memory"] == "small"  # auto: fast does not fit, so the smallest is reported
     short = -report["fit"]["ram_margin"]
     assert short > 0
     assert_clean_refusal(proc, "does not fit qemu-stm32f405", f"{short:,} B short", code=1)
+
+
+def test_fomo_fits_the_stm32f405_with_the_fast_plan():
+    """fomo_face_detection's 225,840 B activation plan (TFLite Micro's too) does not fit
+    the F405's 176 KiB; folding its PADs into the convolutions makes the fast plan fit."""
+    proc, report = inspect_json(shared_model("fomo_face_detection.tflite"), "--board", "qemu-stm32f405", "--no-tflm")
+    assert proc.returncode == 0 and report["fits"] is True
+    arenas = {r["strategy"]: r["arena_bytes"] for r in report["strategies"]}
+    assert report["memory"] == "fast" and arenas["small"] < arenas["fast"] < 180_224
+    assert any("PAD (layer 4) folded" in note for note in report["rewrites"])
 
 
 @pytest.mark.parametrize("path", model_params(INVALID_MODELS))

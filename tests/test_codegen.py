@@ -11,7 +11,7 @@ import pytest
 from mcugen.generate import compile_model
 from mcugen.ir import Graph, Operator, Quantization, Tensor
 from mcugen.codegen.lowering import UnsupportedOpError, lower_graph
-from mcugen.planner import plan_memory
+from mcugen.plan import plan_graph
 from mcugen.reference import TflmInterpreter
 from mcugen.validate import validate_model
 
@@ -91,7 +91,7 @@ def _graph_with(op_name: str, options: dict) -> Graph:
 def test_unknown_op_refused_naming_layer():
     graph = _graph_with("CUMSUM", {})
     with pytest.raises(UnsupportedOpError, match=r"layer 7 \(CUMSUM\)"):
-        lower_graph(graph, plan_memory(graph))
+        lower_graph(graph, plan_graph(graph))
 
 
 def test_refused_model_writes_nothing(tmp_path):

@@ -25,10 +25,12 @@ def _fits(model, board_id) -> bool:
     return check_fit(report.constants_bytes, report.arena_bytes, get_board(board_id)).fits
 
 
-def _chain(model, board, tmp_path, *inputs, kernels="auto"):
+def _chain(model, board, tmp_path, *inputs, kernels="auto", memory="auto"):
     project = tmp_path / "fw"
-    proc = run_cli("generate", model, "--board", board, "-o", project, "--kernels", kernels)
+    proc = run_cli("generate", model, "--board", board, "-o", project, "--kernels", kernels, "--memory", memory)
     assert proc.returncode == 0, proc.stderr
+    if memory != "auto":
+        assert json.loads((project / "mcugen.json").read_text())["memory"] == memory
     # Both emulated boards have the DSP extension: auto means arm-dsp there.
     assert json.loads((project / "mcugen.json").read_text())["kernels"] == ("arm-dsp" if kernels == "auto"
                                                                             else kernels)
@@ -69,6 +71,27 @@ def test_shared_model_end_to_end(path, board, tmp_path, kernels):
     assert report["inputs"] >= 1
     assert report["bit_exact"] == report["inputs"], report
     assert report["latency"]["min"] > 0
+
+
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("path", model_params(VALID_MODELS))
+def test_shared_model_small_memory_plan_end_to_end(path, board, tmp_path):
+    """The small plan (strips, the patch stage, line buffers) on the board, bit for bit."""
+    vectors = [a for v in VECTORS.get(path.stem, []) for a in ("--vectors", str(SHARED_VECTORS / v))]
+    report = _chain(path, board, tmp_path, *(vectors or ["--random", "2"]), memory="small")
+    assert report["inputs"] >= 1 and report["bit_exact"] == report["inputs"], report
+    # every layer's instructions are counted once, strips and moves included
+    assert sum(layer["count"] for layer in report["profile"]) <= report["latency"]["min"]
+
+
+def test_fomo_face_detection_on_the_stm32f405(tmp_path):
+    """225,840 B of TFLite Micro activations do not fit the F405's 176 KiB; mcugen's plan does."""
+    path = next((p for p in VALID_MODELS if p.stem == "fomo_face_detection"), None)
+    if path is None:
+        pytest.skip("fomo_face_detection.tflite is not in ../shared/models")
+    report = _chain(path, "qemu-stm32f405", tmp_path, "--random", "2")
+    assert report["inputs"] == 2 and report["bit_exact"] == 2
+    assert report["arena_bytes"] < 180_224
 
 
 def test_bench_refuses_firmware_for_another_model(tmp_path):

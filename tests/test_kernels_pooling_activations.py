@@ -28,7 +28,7 @@ from mcugen.codegen.lowering import UnsupportedOpError
 from mcugen.generate import GeneratedModel, compile_model
 from mcugen.target import HOST
 from mcugen.loader import fold_constants
-from mcugen.planner import plan_memory
+from mcugen.plan import plan_graph
 from mcugen.tflite_reader import read_tflite
 from mcugen.validate import validate_model
 
@@ -182,7 +182,7 @@ def _generate_without_int8_check(model: Path) -> GeneratedModel:
     int16 tensor): lets the int8 -> int16 SOFTMAX kernel be proven now."""
     graph = read_tflite(model)
     fold_constants(graph)
-    plan = plan_memory(graph)
+    plan = plan_graph(graph)
     module = render_model_module(graph, plan, model.read_bytes(), model.name)
     files = dict(runtime_files(module.headers))
     files.update(module.files)

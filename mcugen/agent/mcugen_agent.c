@@ -420,6 +420,6 @@ void mcugen_profile_layer_end(int index)
 {
     uint64_t now = mcugen_board_counter();
     if (index >= 0 && (unsigned)index < mcugen_agent_layer_count) {
-        layer_counts[index] = now - layer_begin_count;
+        layer_counts[index] += now - layer_begin_count; /* a layer run in strips: every strip adds */
     }
 }

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import __version__
 from ..ir import Graph, Tensor
-from ..planner import ALIGNMENT, MemoryPlan
+from ..plan import ALIGNMENT, MemoryPlan
 from ..resources import templates_dir
 from ..target import PORTABLE
 from .kernels import KERNELS
@@ -99,6 +99,8 @@ def _environment() -> jinja2.Environment:
 def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, model_name: str,
                         variant: str = PORTABLE) -> ModelModule:
     layers, ctx = lower_graph(graph, plan, variant)
+    graph = plan.graph  # in the order the program runs
+    structs = list({layer.params_name: layer for layer in layers if layer.kernel}.values())
     sha = hashlib.sha256(model_bytes).hexdigest()
     headers = sorted({layer.header for layer in layers if layer.header})
     weights_bytes = sum(a.nbytes for a in ctx.arrays)
@@ -114,6 +116,8 @@ def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, mode
         inputs=[_edge(t, plan) for t in graph.input_tensors()],
         outputs=[_edge(t, plan) for t in graph.output_tensors()],
         layers=layers,
+        structs=structs,
+        layer_ops=[op.op for op in graph.operators],
         arrays=ctx.arrays,
         headers=headers,
         weights_bytes=weights_bytes,

@@ -24,7 +24,8 @@ import numpy as np
 from ..errors import McugenError
 from ..ir import Graph, Operator, Tensor
 from ..ops import OP_SPECS
-from ..planner import MemoryPlan, plan_memory
+from ..plan import KernelNeeds, MemoryPlan, plan_graph
+from ..plan.program import Call, Move, call_view
 from ..target import PORTABLE
 from .kernels import KERNELS, KernelSpec
 
@@ -73,7 +74,7 @@ class ConstArray:
 class KernelFieldError(McugenError):
     """A lowering filled a kernel's parameter struct wrongly: a bug in mcugen, caught before any C is written."""
 
-    exit_code = 70
+    exit_code = 4  # a bug in mcugen (README: exit codes)
 
 
 @dataclass
@@ -88,6 +89,10 @@ class LayerCall:
     header: str | None = None  # runtime header declaring the kernel
     macs: int = 0
     spec: KernelSpec | None = field(default=None, init=False)
+    position: int = field(default=0, init=False)  # the layer's position in execution order (profile slot)
+    params_name: str = field(default="", init=False)  # the const struct the call passes
+    strip: str = field(default="", init=False)  # "rows a..b of h" for a call on part of the layer
+    statement: str = field(default="", init=False)  # plain C instead of a kernel call (a line buffer's move)
 
     def __post_init__(self) -> None:
         if self.kernel is None:
@@ -133,6 +138,9 @@ class KernelChoice:
 
     variant: str = PORTABLE
     scratch_bytes: int = 0
+    # Fewest output rows per call when the layer runs in strips (mcugen/plan/): below
+    # this the kernel's own per-call work (widening the shared halo rows, say) shows.
+    min_strip_rows: int = 1
 
 
 # (graph, op, variant the model is compiled for) -> the layer's choice
@@ -242,7 +250,8 @@ class LoweringContext:
     """What a lowering may ask: tensors, their arena pointers, and const arrays."""
 
     def __init__(self, graph: Graph, plan: MemoryPlan, arena_symbol: str = "mcugen_arena", variant: str = PORTABLE):
-        self.graph = graph
+        self.graph = graph  # during a call: the layer as that call sees it (a strip's shorter tensors)
+        self.model_graph = graph
         self.plan = plan
         self.arena_symbol = arena_symbol
         self.variant = variant
@@ -250,8 +259,10 @@ class LoweringContext:
         self._choices: dict[int, KernelChoice] | None = None
         self.arrays: list[ConstArray] = []
         self._array_names: set[str] = set()
+        self._array_content: dict[tuple, str] = {}
         self._tensor_arrays: dict[int, str] = {}
         self.current: Operator | None = None
+        self.call: Call | None = None  # the call being lowered: where its rows are
 
     def tensor(self, index: int) -> Tensor:
         return self.graph.tensor(index)
@@ -271,9 +282,16 @@ class LoweringContext:
             raise UnsupportedOpError(self.current, f"tensor {t.label()} has type {t.dtype}")  # type: ignore[arg-type]
         if t.is_constant:
             return self.const_tensor(t)
-        offset = self.plan.tensor_offsets[t.index]
+        offset = self._address(t.index)
         qual = "const " if const else ""
         return f"({qual}{ctype} *)({self.arena_symbol} + {offset})"
+
+    def _address(self, tensor: int) -> int:
+        if self.call is not None:
+            for rows in self.call.reads + self.call.writes:
+                if rows.tensor == tensor:
+                    return self.plan.address(rows)
+        return self.plan.tensor_offsets[tensor]
 
     def const_tensor(self, t: Tensor, name: str | None = None) -> str:
         """The const array holding a constant tensor, emitted once however often it is used."""
@@ -287,6 +305,11 @@ class LoweringContext:
 
     def add_array(self, name: str, ctype: str, values: np.ndarray | list, comment: str = "", group: int = 1,
                   item_bytes: int = 0) -> str:
+        flat = np.asarray(values).reshape(-1)
+        # Every strip of a layer lowers it again: the same constants are emitted once.
+        key = (ctype, group, item_bytes, flat.dtype.str, flat.tobytes())
+        if key in self._array_content:
+            return self._array_content[key]
         base = f"mcugen_{name}"
         unique = base
         n = 1
@@ -294,18 +317,19 @@ class LoweringContext:
             n += 1
             unique = f"{base}_{n}"
         self._array_names.add(unique)
-        self.arrays.append(ConstArray(unique, ctype, np.asarray(values).reshape(-1), comment, group, item_bytes))
+        self._array_content[key] = unique
+        self.arrays.append(ConstArray(unique, ctype, flat, comment, group, item_bytes))
         return unique
 
     def choice(self, op: Operator) -> KernelChoice:
         """The kernel variant this layer was planned with (the same choice, the same answer)."""
         if self._choices is None:
-            self._choices = choose_kernels(self.graph, self.variant)
+            self._choices = choose_kernels(self.model_graph, self.variant)
         return self._choices[self.position]
 
     def scratch(self, ctype: str = "int16_t") -> str:
         """C expression for the current layer's planned scratch memory."""
-        offset = self.plan.scratch_offsets.get(self.position)
+        offset = self.plan.scratch_address(self.call) if self.call is not None else None
         if offset is None:
             raise KernelFieldError(f"layer {self.current.index if self.current else '?'}: no scratch was planned",
                                    "a bug in mcugen's kernel choice; please report it with the model")
@@ -322,30 +346,120 @@ def supported_ops() -> set[str]:
     return set(LOWERINGS)
 
 
-def scratch_needs(graph: Graph, variant: str) -> dict[int, int]:
-    """Op position -> scratch bytes its kernel needs, for a model compiled for `variant`."""
-    from . import ops  # noqa: F401  (registers the lowerings and choosers)
+class VariantKernels(KernelNeeds):
+    """The kernels of a model compiled for `variant`, as the plan needs to know them:
+    each layer's choice (made once, on the whole model) and its scratch, sized for the
+    rows each call works on."""
 
-    return {pos: c.scratch_bytes for pos, c in choose_kernels(graph, variant).items() if c.scratch_bytes}
+    def __init__(self, graph: Graph, variant: str):
+        from . import ops  # noqa: F401  (registers the lowerings and choosers)
+
+        self.graph = graph
+        self.variant = variant
+        self.choices = choose_kernels(graph, variant)
+
+    def scratch(self, view: Graph, op: Operator, position: int) -> int:
+        choice = self.choices[position]
+        if choice.variant == PORTABLE:
+            return 0
+        if view is self.graph:
+            return choice.scratch_bytes
+        strip = choose_kernel(view, op, self.variant)
+        if strip.variant != choice.variant:
+            raise KernelFieldError(f"layer {op.index} ({op.op}): a strip of it would take the {strip.variant} "
+                                   f"kernel, the layer the {choice.variant} one",
+                                   "a bug in mcugen's kernel choice; please report it with the model")
+        return strip.scratch_bytes
+
+    def min_strip_rows(self, position: int) -> int:
+        return self.choices[position].min_strip_rows
 
 
-def plan_for(graph: Graph, variant: str = PORTABLE) -> MemoryPlan:
-    """The memory plan of a model compiled for `variant`: tensors and kernel scratch."""
-    return plan_memory(graph, scratch_needs(graph, variant))
+def scratch_rule(graph: Graph, variant: str) -> VariantKernels:
+    return VariantKernels(graph, variant)
+
+
+def plan_for(graph: Graph, variant: str = PORTABLE, memory: str = "fast",
+             arena_budget: int | None = None) -> MemoryPlan:
+    """The memory plan of a model compiled for `variant`: tensors and kernel scratch,
+    on the graph as the board runs it (plan.graph: rewritten, in its execution order).
+    memory `auto` takes the fast plan when it needs at most arena_budget bytes."""
+    return plans_for(graph, variant, memory, arena_budget)[0]
+
+
+def plans_for(graph: Graph, variant: str = PORTABLE, memory: str = "fast", arena_budget: int | None = None,
+              every: bool = False) -> tuple[MemoryPlan, dict[str, MemoryPlan]]:
+    """The chosen plan, and every plan made on the way (all strategies when `every`)."""
+    from ..plan import STRATEGIES, choose_strategy, prepare
+
+    prepared = prepare(graph)
+    rule = scratch_rule(prepared.graph, variant)
+    made: dict[str, MemoryPlan] = {}
+
+    def plan(strategy: str) -> MemoryPlan:
+        if strategy not in made:
+            made[strategy] = plan_graph(prepared.graph, strategy, rule, prepared.notes)
+        return made[strategy]
+
+    for strategy in STRATEGIES if every else ():
+        plan(strategy)
+    fast_arena = plan("fast").arena_bytes if memory == "auto" else 0
+    chosen = plan(choose_strategy(memory, fast_arena, arena_budget))
+    return chosen, made
+
+
+def _move(ctx: LoweringContext, graph: Graph, move: Move) -> LayerCall:
+    """Rows a line buffer keeps for the next patch go to its front (the regions may overlap)."""
+    from ..plan.program import row_bytes
+
+    op = graph.operators[move.position]
+    t = graph.tensor(move.source.tensor)
+    size = move.source.count * row_bytes(t)
+    src, dst = ctx.plan.address(move.source), ctx.plan.address(move.target)
+    call = LayerCall(op.index, op.op, f"keep rows {move.source.start}..{move.source.stop - 1} of {t.label()} "
+                                      f"for the next patch")
+    call.position = move.position
+    call.statement = f"memmove({ctx.arena_symbol} + {dst}, {ctx.arena_symbol} + {src}, {size});"
+    return call
+
+
+def _strip_text(graph: Graph, call: Call) -> str:
+    out = call.writes[0]
+    return f"rows {out.start}..{out.stop - 1} of {graph.tensor(out.tensor).shape[1]}"
 
 
 def lower_graph(graph: Graph, plan: MemoryPlan, variant: str = PORTABLE) -> tuple[list[LayerCall], LoweringContext]:
-    """Lower every layer, or raise for the first one mcugen cannot compile."""
+    """Lower every call of the plan's program (one per layer, or one per strip of a
+    layer), or raise for the first layer mcugen cannot compile."""
     from . import ops  # noqa: F401  (registers the lowerings)
 
+    graph = plan.graph  # the order and rewrites the plan was made for
     ctx = LoweringContext(graph, plan, variant=variant)
     calls = []
-    for pos, op in enumerate(graph.operators):
-        ctx.current = op
-        ctx.position = pos
+    names: dict[tuple, str] = {}
+    strips: dict[int, int] = {}
+    for call in plan.program.entries:
+        if isinstance(call, Move):
+            calls.append(_move(ctx, graph, call))
+            continue
+        op = graph.operators[call.position]
         lowering = LOWERINGS.get(op.op)
         if lowering is None:
             raise UnsupportedOpError(op, f"mcugen has no int8 kernel for {op.op}")
-        calls.append(lowering(ctx, op))
-    ctx.current = None
+        view, view_op = call_view(graph, call)
+        ctx.graph, ctx.current, ctx.position, ctx.call = view, view_op, call.position, call
+        lowered = lowering(ctx, view_op)
+        lowered.position = call.position
+        if not call.whole:
+            lowered.strip = _strip_text(graph, call)
+        if lowered.kernel:
+            # Strips of a layer share one parameter struct wherever theirs are the same.
+            key = (lowered.params_type, tuple(lowered.params))
+            if key not in names:
+                k = strips.get(op.index, 0)
+                strips[op.index] = k + 1
+                names[key] = f"mcugen_l{op.index}_params" + (f"_{k}" if k else "")
+            lowered.params_name = names[key]
+        calls.append(lowered)
+    ctx.graph, ctx.current, ctx.call = graph, None, None
     return calls, ctx

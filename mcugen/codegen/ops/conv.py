@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ir import Graph, Operator, Tensor
-from ...ops import op_macs
+from ...ops import conv_padding, op_macs
 from ...target import ARM_DSP
 from ..kernels import KERNELS
 from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, dims_init, lowers, shape_text
 from ..quant import quantize_multiplier, wrap_int32
 from .common import act_init, act_range, describe_quant, require_dtype, requant_array
-from .depthwise_dsp_scratch import depthwise_dsp_needs_general
+from .depthwise_dsp_scratch import DW_DSP_BAND_ROWS, depthwise_dsp_needs_general
 from .dsp import align4, channels_array, pack_rows_dsp, words_array
 
 # The dimension of the filter that carries one scale per output channel.
@@ -57,33 +57,6 @@ class Window:
         return text
 
 
-def _c_div(a: int, b: int) -> int:
-    """C's integer division, which truncates toward zero (Python's // floors)."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
-def tflm_out_size(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int | None:
-    """TFLM's ComputeOutSizeChecked (GetWindowedOutputSize); None where it fails."""
-    effective = (filter_size - 1) * dilation + 1
-    if padding == "SAME":
-        value = _c_div(image + stride - 1, stride)
-    else:
-        value = _c_div(image + stride - effective, stride)
-    return None if value < 0 else value
-
-
-def tflm_padding(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int:
-    """TFLM's ComputePaddingWithOffset: the padding before the image (the odd
-    extra row or column, if any, goes after it and needs no code)."""
-    out = tflm_out_size(padding, image, filter_size, stride, dilation)
-    if out is None:
-        return 0
-    effective = (filter_size - 1) * dilation + 1
-    total = max(0, (out - 1) * stride + effective - image)
-    return total // 2
-
-
 def window(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, dilated: bool = True) -> Window:
     """dilated: the op's schema has dilation factors (TRANSPOSE_CONV's has none)."""
     o = op.options
@@ -96,13 +69,8 @@ def window(ctx: LoweringContext, op: Operator, inp: Tensor, filt: Tensor, dilate
                         ("dilation_h_factor", dil_h), ("dilation_w_factor", dil_w)):
         if value < 1:
             raise ctx.unsupported(op, f"option {name}={value} is not supported (must be >= 1)")
-    # TFLM works out both axes' output sizes first, and keeps zero padding if either fails.
-    in_h, in_w = inp.shape[1], inp.shape[2]
-    f_h, f_w = filt.shape[1], filt.shape[2]
-    sizes_ok = (tflm_out_size(padding, in_h, f_h, stride_h, dil_h) is not None
-                and tflm_out_size(padding, in_w, f_w, stride_w, dil_w) is not None)
-    pad_h = tflm_padding(padding, in_h, f_h, stride_h, dil_h) if sizes_ok else 0
-    pad_w = tflm_padding(padding, in_w, f_w, stride_w, dil_w) if sizes_ok else 0
+    pad_h, pad_w = conv_padding(op, (inp.shape[1], inp.shape[2]), (filt.shape[1], filt.shape[2]),
+                                (stride_h, stride_w), (dil_h, dil_w))
     return Window(stride_h, stride_w, dil_h, dil_w, pad_h, pad_w, padding)
 
 
@@ -317,8 +285,13 @@ def choose_depthwise(graph: Graph, op: Operator, variant: str) -> KernelChoice:
         # One input channel: every output channel is a filter over the same taps, a convolution.
         return KernelChoice(ARM_DSP, _conv_scratch(inp, out, filt.shape[1] * filt.shape[2]))
     if int(o.get("depth_multiplier", 1)) == 1 and dilation == (1, 1) and out.shape[3] == inp.shape[3]:
+        # The kernel walks the longer output side as its rows. A layer narrower than a
+        # band (kws: 25x5) walks columns; strips shorter than that would make it walk
+        # rows of 5, at twice the cost: strips of a band's height keep the columns.
+        narrow = out.shape[2] < DW_DSP_BAND_ROWS < out.shape[1]
         return KernelChoice(ARM_DSP, _depthwise_dsp_scratch(inp, out, filt.shape[1], filt.shape[2],
-                                                            int(o.get("stride_h", 1)), int(o.get("stride_w", 1))))
+                                                            int(o.get("stride_h", 1)), int(o.get("stride_w", 1))),
+                            min_strip_rows=DW_DSP_BAND_ROWS if narrow else 1)
     return KernelChoice()
 
 

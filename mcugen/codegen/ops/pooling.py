@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir import Graph, Operator, Tensor
+from ...ops import pool_padding
 from ...target import ARM_DSP
 from ..kernels import KERNELS
 from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, dims_init, lowers, shape_text
@@ -34,13 +35,6 @@ def pool_out_size(padding: str, image: int, filter_size: int, stride: int) -> in
     return (image + stride - filter_size) // stride
 
 
-def pool_padding(stride: int, image: int, filter_size: int, out_size: int) -> int:
-    """TFLM's ComputePadding: the padding before the first element (the odd
-    leftover of SAME padding goes after the last)."""
-    total = max((out_size - 1) * stride + filter_size - image, 0)
-    return total // 2
-
-
 def _pool_window(ctx: LoweringContext, op: Operator, inp: Tensor, out: Tensor) -> dict[str, int]:
     o = op.options
     padding = o.get("padding")
@@ -50,6 +44,9 @@ def _pool_window(ctx: LoweringContext, op: Operator, inp: Tensor, out: Tensor) -
     if min(fh, fw, sh, sw) <= 0:
         raise ctx.unsupported(op, f"filter {fh}x{fw} with stride {sh}x{sw} is not valid")
     _, ih, iw, _ = inp.shape
+    if op.explicit_padding is not None:  # a strip of the layer, or a folded PAD: the padding is given
+        return {"filter_h": fh, "filter_w": fw, "stride_h": sh, "stride_w": sw,
+                "pad_h": op.explicit_padding[0], "pad_w": op.explicit_padding[1]}
     oh, ow = pool_out_size(padding, ih, fh, sh), pool_out_size(padding, iw, fw, sw)
     if (oh, ow) != tuple(out.shape[1:3]) or oh <= 0 or ow <= 0:
         raise ctx.unsupported(op, f"output {shape_text(out)} does not match {padding} pooling of {shape_text(inp)} "

@@ -1,0 +1,248 @@
+"""Build a model's program for a memory strategy (mcugen/plan/program.py).
+
+- Every strategy: tensors that an op only reinterprets (RESHAPE, SQUEEZE,
+  EXPAND_DIMS) share one buffer, and an elementwise layer (ADD, QUANTIZE, an
+  activation ...) writes its output over a same-sized input that dies there (its
+  kernels read each element before writing it), so neither costs bytes.
+- "small" also runs each windowed layer (convolutions, pools) whose input dies
+  there a few output rows per call. Nothing in the kernels changes: each call is the
+  layer on a strip of rows. What changes is what the placement may do: the output's
+  first rows can go over input rows no later call reads, so input and output need
+  little more than the larger of the two instead of both.
+"""
+
+from __future__ import annotations
+
+from ..ir import DTYPE_BYTES, Graph, Operator
+from ..ops import data_inputs, row_window, spec_for
+from .program import Buffer, Call, Move, Program, Rows, call_view, row_bytes, row_count
+from .stages import Stage, schedule
+
+class KernelNeeds:
+    """What the plan must know of the kernels the code generator will call (the plan
+    knows no kernel itself): the scratch each call needs, and the fewest output rows a
+    strip call should have for the layer's kernel to stay about as fast as whole."""
+
+    def scratch(self, view: Graph, op: Operator, position: int) -> int:
+        """Bytes for the call of layer `position` as `view` shows it (a strip: shorter tensors)."""
+        return 0
+
+    def min_strip_rows(self, position: int) -> int:
+        return 1
+
+# A strip costs a kernel call's set-up (and, for a window taller than its stride,
+# re-reading the rows strips share); the input rows a strip frees are what let the
+# output in early. About this many strips per layer keep both small.
+STRIPS_PER_LAYER = 12
+
+
+class _Buffers:
+    """Tensor storage: which buffer holds each tensor, and the buffers' sizes."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.of: dict[int, int] = {}
+        self.buffers: list[Buffer] = []
+
+    def new(self, size: int, kind: str, tensors: list[int] | None = None) -> int:
+        b = Buffer(len(self.buffers), size, kind, list(tensors or []))
+        self.buffers.append(b)
+        for t in b.tensors:
+            self.of[t] = b.id
+        return b.id
+
+    def tensor(self, t: int) -> int:
+        if t not in self.of:
+            self.new(self.graph.tensor(t).nbytes, "tensor", [t])
+        return self.of[t]
+
+    def join(self, t: int, buffer: int) -> None:
+        """t is stored in `buffer` from its byte 0 (an alias, or an in-place result)."""
+        self.of[t] = buffer
+        b = self.buffers[buffer]
+        b.tensors.append(t)
+        b.size = max(b.size, self.graph.tensor(t).nbytes)
+
+
+def last_reads(graph: Graph) -> dict[int, int]:
+    """Tensor -> position of the last layer reading it (model outputs: past the end)."""
+    last: dict[int, int] = {}
+    for pos, op in enumerate(graph.operators):
+        for t in data_inputs(op):
+            last[t] = pos
+    for t in graph.outputs:
+        last[t] = len(graph.operators)
+    return last
+
+
+def _in_place_input(graph: Graph, op: Operator, pos: int, last: dict[int, int], buffers: _Buffers) -> int | None:
+    """The input whose buffer an elementwise layer's output can take, if any."""
+    if not spec_for(op).elementwise or len(op.outputs) != 1:
+        return None
+    out = graph.tensor(op.outputs[0])
+    ins = data_inputs(op)
+    if any(graph.tensor(t).shape != out.shape for t in ins):  # broadcasting: keep it simple and separate
+        return None
+    for t in ins:
+        src = graph.tensor(t)
+        if src.is_constant or ins.count(t) > 1 or last.get(t) != pos:
+            continue
+        if _keeps_or_narrows(src.dtype, out.dtype):
+            group = buffers.buffers[buffers.tensor(t)].tensors
+            if all(last.get(m, -1) <= pos for m in group):  # nothing else in the buffer is needed later
+                return t
+    return None
+
+
+def _keeps_or_narrows(src: str, out: str) -> bool:
+    """Output elements no wider than the input's: writing element i touches only input bytes of elements <= i."""
+    return DTYPE_BYTES[out] <= DTYPE_BYTES[src]
+
+
+def _whole(graph: Graph, op: Operator, pos: int, buffers: _Buffers) -> Call:
+    reads = tuple(Rows(t, 0, row_count(graph.tensor(t)), buffers.tensor(t), 0)
+                  for t in data_inputs(op) if not graph.tensor(t).is_constant)
+    writes = tuple(Rows(t, 0, row_count(graph.tensor(t)), buffers.tensor(t), 0) for t in op.outputs)
+    return Call(pos, reads, writes)
+
+
+def _strips(graph: Graph, op: Operator, pos: int, buffers: _Buffers, rows_per_call: int,
+            reverse: bool) -> list[Call] | None:
+    window = row_window(graph, op)
+    if window is None:
+        return None
+    out_t = op.outputs[0]
+    out = graph.tensor(out_t)
+    height = row_count(out)
+    ins = [t for t in data_inputs(op) if not graph.tensor(t).is_constant]
+    calls = []
+    for start in range(0, height, rows_per_call):
+        stop = min(height, start + rows_per_call)
+        reads = []
+        pad_top = 0
+        for t in ins:
+            lo, hi = window.input_rows(start, stop, row_count(graph.tensor(t)))
+            if hi <= lo:
+                return None  # a strip that reads nothing: leave such a layer whole
+            reads.append(Rows(t, lo, hi, buffers.tensor(t), lo * row_bytes(graph.tensor(t))))
+            pad_top = lo - (start * window.stride - window.pad)
+        write = Rows(out_t, start, stop, buffers.tensor(out_t), start * row_bytes(out))
+        calls.append(Call(pos, tuple(reads), (write,), pad=(pad_top, window.pad_cols), whole=False))
+    return calls[::-1] if reverse else calls
+
+
+def _stage_calls(graph: Graph, stage: Stage, buffers: _Buffers) -> list[Call | Move]:
+    """The stage's layers interleaved patch by patch, their inner tensors in line buffers."""
+    plan = schedule(graph, stage)
+    lines = {t: buffers.new(plan.capacity(t) * row_bytes(graph.tensor(t)), "line") for t in plan.internal}
+
+    def place(t: int, start: int, stop: int, s: int) -> Rows:
+        rb = row_bytes(graph.tensor(t))
+        if t in lines:
+            return Rows(t, start, stop, lines[t], (start - plan.base[t][s]) * rb)
+        return Rows(t, start, stop, buffers.tensor(t), start * rb)
+
+    entries: list[Call | Move] = []
+    for s in range(plan.patches):
+        for pos in stage.positions:
+            op = graph.operators[pos]
+            t = op.outputs[0]
+            if t in lines and s and plan.base[t][s] > plan.base[t][s - 1] and plan.hi[t][s - 1] > plan.base[t][s]:
+                kept = (plan.base[t][s], plan.hi[t][s - 1])
+                rb = row_bytes(graph.tensor(t))
+                source = Rows(t, *kept, lines[t], (kept[0] - plan.base[t][s - 1]) * rb)
+                entries.append(Move(pos, source, Rows(t, *kept, lines[t], 0)))
+            start, stop = (plan.hi[t][s - 1] if s else 0), plan.hi[t][s]
+            if stop <= start:
+                continue
+            window = row_window(graph, op)
+            reads = []
+            pad_top = 0
+            for u in data_inputs(op):
+                if graph.tensor(u).is_constant:
+                    continue
+                lo, hi = window.input_rows(start, stop, row_count(graph.tensor(u)))
+                reads.append(place(u, lo, hi, s))
+                pad_top = lo - (start * window.stride - window.pad)
+            entries.append(Call(pos, tuple(reads), (place(t, start, stop, s),), pad=(pad_top, window.pad_cols),
+                                whole=False))
+    return entries
+
+
+def _worth_strips(graph: Graph, op: Operator, pos: int, last: dict[int, int]) -> bool:
+    """Strips pay only where an input dies here (its rows can make room for the output)."""
+    if spec_for(op).elementwise or len(op.outputs) != 1 or row_count(graph.tensor(op.outputs[0])) < 2:
+        return False
+    ins = [t for t in data_inputs(op) if not graph.tensor(t).is_constant]
+    return any(last.get(t) == pos for t in ins)
+
+
+def default_strip_rows(graph: Graph, pos: int) -> int:
+    height = row_count(graph.tensor(graph.operators[pos].outputs[0]))
+    return max(1, -(-height // STRIPS_PER_LAYER))
+
+
+def build_program(graph: Graph, strategy: str = "fast", kernels: KernelNeeds | None = None,
+                  stage: Stage | None = None, strip_rows: dict[int, int] | None = None) -> Program:
+    """The calls a model runs, for strategy "fast" (each layer whole) or "small" (with
+    `stage`, those layers run patch by patch). strip_rows: output rows per call of a
+    layer run in strips (a layer's whole height or more: it runs whole)."""
+    kernels = kernels or KernelNeeds()
+    buffers = _Buffers(graph)
+    last = last_reads(graph)
+    for t in graph.inputs:
+        buffers.tensor(t)
+    entries: list = []
+    notes: list[str] = []
+    in_place = 0
+    strips = 0
+    # Strips from the top put the output below the input (it starts where the input's
+    # first rows were freed), strips from the bottom put it above; alternating keeps a
+    # chain of such layers in one place instead of drifting a strip's height per layer.
+    reverse = False
+    for pos, op in enumerate(graph.operators):
+        if stage is not None and pos in stage.positions:
+            if pos == stage.positions[0]:
+                patch = _stage_calls(graph, stage, buffers)
+                for call in patch:
+                    if isinstance(call, Call):
+                        need = kernels.scratch(*call_view(graph, call), call.position)
+                        if need > 0:
+                            call.scratch_buffer, call.scratch_bytes = buffers.new(need, "scratch"), need
+                entries.extend(patch)
+                first, last_op = graph.operators[stage.positions[0]], graph.operators[stage.last]
+                notes.append(f"layers {first.index}-{last_op.index} run patch by patch "
+                             f"({schedule(graph, stage).patches} patches of {stage.rows_per_patch} output row(s); "
+                             f"halo rows kept, not recomputed)")
+                reverse = True  # the stage ran top down: the next strips go bottom up
+            continue
+        ins = data_inputs(op)
+        if spec_for(op).aliases_input and ins and not graph.tensor(ins[0]).is_constant and op.outputs:
+            buffers.join(op.outputs[0], buffers.tensor(ins[0]))
+        else:
+            src = _in_place_input(graph, op, pos, last, buffers)
+            if src is not None:
+                buffers.join(op.outputs[0], buffers.tensor(src))
+                in_place += 1
+        calls = None
+        if strategy == "small" and _worth_strips(graph, op, pos, last):
+            height = row_count(graph.tensor(op.outputs[0]))
+            rows = (strip_rows or {}).get(pos, max(default_strip_rows(graph, pos), kernels.min_strip_rows(pos)))
+            calls = _strips(graph, op, pos, buffers, rows, reverse) if rows < height else None
+            if calls is not None:
+                strips += 1
+                reverse = not reverse
+        if calls is None:
+            calls = [_whole(graph, op, pos, buffers)]
+        for call in calls:
+            # Each strip's scratch a buffer of its own: it can go wherever is free just then
+            # (in the input rows already used, say).
+            need = kernels.scratch(*call_view(graph, call), pos)
+            if need > 0:
+                call.scratch_buffer, call.scratch_bytes = buffers.new(need, "scratch"), need
+            entries.append(call)
+    if in_place:
+        notes.append(f"{in_place} elementwise layer(s) in place")
+    if strips:
+        notes.append(f"{strips} layer(s) run in row strips, output over the input rows already used")
+    return Program(graph, entries, buffers.buffers, dict(buffers.of), strategy, notes, stage=stage)
