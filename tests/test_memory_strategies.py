@@ -179,3 +179,50 @@ def test_beam_search_above_the_exact_bound(monkeypatch):
     monkeypatch.setattr(order, "EXACT_STATES", 2)
     ordered = order.memory_order(_two_branches())
     assert not ordered.exact and ordered.peak == 64 + 1000 + 8
+
+
+# ---- concatenation without a copy ----
+
+def _concat_model(path: Path, axis: int, shape: tuple[int, int, int]) -> Path:
+    """Two convolutions of one input, concatenated on `axis`, then a 1x1 convolution."""
+    rng = np.random.default_rng(3)
+    h, w, c = shape
+    both = (1, 2 * h, w, 4) if axis == 1 else (1, h, w, 8)
+    t = [
+        _q((1, h, w, c), 0.05, 2),
+        _q((4, 1, 1, c), [0.01] * 4, [0] * 4, rng.integers(-127, 128, (4, 1, 1, c)).astype(np.int8)),
+        _q((4, 3, 3, c), [0.006] * 4, [0] * 4, rng.integers(-127, 128, (4, 3, 3, c)).astype(np.int8)),
+        _q((1, h, w, 4), 0.07, -5),
+        _q((1, h, w, 4), 0.07, -5),
+        _q(both, 0.07, -5),
+        _q((3, 1, 1, 4 if axis == 1 else 8), [0.02] * 3, [0] * 3,
+           rng.integers(-127, 128, (3, 1, 1, 4 if axis == 1 else 8)).astype(np.int8)),
+        _q((1,) + both[1:3] + (3,), 0.1, 7),
+    ]
+    conv = {"padding": "SAME", "stride_w": 1, "stride_h": 1, "dilation_w_factor": 1, "dilation_h_factor": 1,
+            "fused_activation_function": "NONE"}
+    ops = [Op("CONV_2D", [0, 1, -1], [3], conv), Op("CONV_2D", [0, 2, -1], [4], conv),
+           Op("CONCATENATION", [3, 4], [5], {"axis": axis, "fused_activation_function": "NONE"}),
+           Op("CONV_2D", [5, 6, -1], [7], conv)]
+    return write_model(path, t, ops, [0], [7])
+
+
+@pytest.mark.parametrize("axis, shape", [(1, (5, 6, 8)), (3, (1, 1, 8))], ids=["rows", "channels-1x1"])
+def test_concatenation_inputs_are_made_in_their_slices(tmp_path: Path, axis, shape, kernels: str) -> None:
+    model = _concat_model(tmp_path / "concat.tflite", axis, shape)
+    for memory in ("fast", "small"):
+        generated = compile_model(model, HOST, kernels, memory)
+        plan = generated.plan
+        assert any("without a copy" in n for n in plan.program.notes)
+        offsets = plan.tensor_offsets
+        assert offsets[4] == offsets[3] + plan.graph.tensor(3).nbytes == offsets[5] + plan.graph.tensor(3).nbytes
+        assert "mcugen_concatenation_s8" not in generated.files["mcugen_model.c"]
+        _bit_exact(model, generated)
+
+
+def test_channel_concatenation_of_images_still_copies(tmp_path: Path) -> None:
+    """Channels of a 5x6 image interleave: no slice is contiguous, so the kernel copies."""
+    model = _concat_model(tmp_path / "concat.tflite", 3, (5, 6, 8))
+    generated = compile_model(model, HOST, "portable", "fast")
+    assert "mcugen_concatenation_s8" in generated.files["mcugen_model.c"]
+    _bit_exact(model, generated)

@@ -58,7 +58,8 @@ class MemoryPlan:
     @property
     def tensor_offsets(self) -> dict[int, int]:
         """Arena offset of every tensor stored whole (model inputs and outputs among them)."""
-        return {t: self.offsets[b] for t, b in self.program.tensor_buffer.items() if b in self.offsets}
+        at = self.program.tensor_at
+        return {t: self.offsets[b] + at.get(t, 0) for t, b in self.program.tensor_buffer.items() if b in self.offsets}
 
     def scratch_address(self, call: Call) -> int | None:
         return self.offsets.get(call.scratch_buffer) if call.scratch_buffer is not None else None

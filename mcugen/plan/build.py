@@ -42,6 +42,7 @@ class _Buffers:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.of: dict[int, int] = {}
+        self.at: dict[int, int] = {}  # a tensor's first byte inside its buffer (a concatenation's slice)
         self.buffers: list[Buffer] = []
 
     def new(self, size: int, kind: str, tensors: list[int] | None = None) -> int:
@@ -55,6 +56,16 @@ class _Buffers:
         if t not in self.of:
             self.new(self.graph.tensor(t).nbytes, "tensor", [t])
         return self.of[t]
+
+    def rows(self, t: int, start: int, stop: int) -> Rows:
+        """Rows of a tensor stored whole."""
+        return Rows(t, start, stop, self.tensor(t), self.at.get(t, 0) + start * row_bytes(self.graph.tensor(t)))
+
+    def nest(self, t: int, buffer: int, at: int) -> None:
+        """t is stored inside `buffer` from byte `at` (a slice of a concatenation's output)."""
+        self.of[t] = buffer
+        self.at[t] = at
+        self.buffers[buffer].tensors.append(t)
 
     def join(self, t: int, buffer: int) -> None:
         """t is stored in `buffer` from its byte 0 (an alias, or an in-place result)."""
@@ -100,9 +111,9 @@ def _keeps_or_narrows(src: str, out: str) -> bool:
 
 
 def _whole(graph: Graph, op: Operator, pos: int, buffers: _Buffers) -> Call:
-    reads = tuple(Rows(t, 0, row_count(graph.tensor(t)), buffers.tensor(t), 0)
+    reads = tuple(buffers.rows(t, 0, row_count(graph.tensor(t)))
                   for t in data_inputs(op) if not graph.tensor(t).is_constant)
-    writes = tuple(Rows(t, 0, row_count(graph.tensor(t)), buffers.tensor(t), 0) for t in op.outputs)
+    writes = tuple(buffers.rows(t, 0, row_count(graph.tensor(t))) for t in op.outputs)
     return Call(pos, reads, writes)
 
 
@@ -124,9 +135,9 @@ def _strips(graph: Graph, op: Operator, pos: int, buffers: _Buffers, rows_per_ca
             lo, hi = window.input_rows(start, stop, row_count(graph.tensor(t)))
             if hi <= lo:
                 return None  # a strip that reads nothing: leave such a layer whole
-            reads.append(Rows(t, lo, hi, buffers.tensor(t), lo * row_bytes(graph.tensor(t))))
+            reads.append(buffers.rows(t, lo, hi))
             pad_top = lo - (start * window.stride - window.pad)
-        write = Rows(out_t, start, stop, buffers.tensor(out_t), start * row_bytes(out))
+        write = buffers.rows(out_t, start, stop)
         calls.append(Call(pos, tuple(reads), (write,), pad=(pad_top, window.pad_cols), whole=False))
     return calls[::-1] if reverse else calls
 
@@ -140,7 +151,7 @@ def _stage_calls(graph: Graph, stage: Stage, buffers: _Buffers) -> list[Call | M
         rb = row_bytes(graph.tensor(t))
         if t in lines:
             return Rows(t, start, stop, lines[t], (start - plan.base[t][s]) * rb)
-        return Rows(t, start, stop, buffers.tensor(t), start * rb)
+        return buffers.rows(t, start, stop)
 
     entries: list[Call | Move] = []
     for s in range(plan.patches):
@@ -169,6 +180,41 @@ def _stage_calls(graph: Graph, stage: Stage, buffers: _Buffers) -> list[Call | M
     return entries
 
 
+def concatenations_in_place(graph: Graph, last: dict[int, int]) -> dict[int, list[int]]:
+    """Concatenations whose inputs can be written straight into their slices of the
+    output (op position -> the inputs' byte offsets in it): the slices must be
+    contiguous (nothing but ones before the axis), and each input made by a layer for
+    this concatenation alone."""
+    producer = {t: pos for pos, op in enumerate(graph.operators) for t in op.outputs}
+    outputs = set(graph.outputs)
+    found: dict[int, list[int]] = {}
+    taken: set[int] = set()
+    for pos, op in enumerate(graph.operators):
+        if op.op != "CONCATENATION" or len(op.outputs) != 1 or op.options.get("fused_activation_function",
+                                                                             "NONE") != "NONE":
+            continue
+        out = graph.tensor(op.outputs[0])
+        axis = int(op.options.get("axis", 0))
+        axis = axis + len(out.shape) if axis < 0 else axis
+        ins = list(op.inputs)
+        if not 0 <= axis < len(out.shape) or any(d != 1 for d in out.shape[:axis]) or len(set(ins)) != len(ins):
+            continue
+        ok = all(t >= 0 and t in producer and not graph.tensor(t).is_constant and t not in outputs
+                 and last.get(t) == pos and t not in taken and graph.tensor(t).dtype == out.dtype
+                 and graph.tensor(t).quant == out.quant and len(graph.operators[producer[t]].outputs) == 1
+                 and not spec_for(graph.operators[producer[t]]).aliases_input
+                 and sum(x == t for o in graph.operators for x in o.inputs) == 1 for t in ins)
+        if not ok or sum(graph.tensor(t).nbytes for t in ins) != out.nbytes:
+            continue
+        offsets, at = [], 0
+        for t in ins:
+            offsets.append(at)
+            at += graph.tensor(t).nbytes
+        found[pos] = offsets
+        taken.update(ins)
+    return found
+
+
 def _worth_strips(graph: Graph, op: Operator, pos: int, last: dict[int, int]) -> bool:
     """Strips pay only where an input dies here (its rows can make room for the output)."""
     if spec_for(op).elementwise or len(op.outputs) != 1 or row_count(graph.tensor(op.outputs[0])) < 2:
@@ -192,6 +238,14 @@ def build_program(graph: Graph, strategy: str = "fast", kernels: KernelNeeds | N
     last = last_reads(graph)
     for t in graph.inputs:
         buffers.tensor(t)
+    # Producers write straight into their slice of a concatenation's output: decided
+    # before any producer is placed.
+    concats = concatenations_in_place(graph, last)
+    for pos, offsets in concats.items():
+        op = graph.operators[pos]
+        whole = buffers.tensor(op.outputs[0])
+        for t, at in zip(op.inputs, offsets):
+            buffers.nest(t, whole, at)
     entries: list = []
     notes: list[str] = []
     in_place = 0
@@ -225,7 +279,10 @@ def build_program(graph: Graph, strategy: str = "fast", kernels: KernelNeeds | N
                 buffers.join(op.outputs[0], buffers.tensor(src))
                 in_place += 1
         calls = None
-        if strategy == "small" and _worth_strips(graph, op, pos, last):
+        if pos in concats:
+            calls = [_whole(graph, op, pos, buffers)]
+            calls[0].no_code = True
+        elif strategy == "small" and _worth_strips(graph, op, pos, last):
             height = row_count(graph.tensor(op.outputs[0]))
             rows = (strip_rows or {}).get(pos, max(default_strip_rows(graph, pos), kernels.min_strip_rows(pos)))
             calls = _strips(graph, op, pos, buffers, rows, reverse) if rows < height else None
@@ -243,6 +300,9 @@ def build_program(graph: Graph, strategy: str = "fast", kernels: KernelNeeds | N
             entries.append(call)
     if in_place:
         notes.append(f"{in_place} elementwise layer(s) in place")
+    if concats:
+        notes.append(f"{len(concats)} concatenation(s) without a copy: their inputs are made in place")
     if strips:
         notes.append(f"{strips} layer(s) run in row strips, output over the input rows already used")
-    return Program(graph, entries, buffers.buffers, dict(buffers.of), strategy, notes, stage=stage)
+    return Program(graph, entries, buffers.buffers, dict(buffers.of), strategy, notes, stage=stage,
+                   tensor_at=dict(buffers.at))

@@ -83,7 +83,7 @@ def plan_problems(plan) -> list[str]:
 
     for t in graph.inputs:
         if t in program.tensor_buffer:
-            write(Rows(t, 0, row_count(graph.tensor(t)), program.tensor_buffer[t], 0), f"model input {t}")
+            write(program.whole_rows(t), f"model input {t}")
     for k, entry in enumerate(program.entries):
         if not isinstance(entry, Call):
             expect(entry.source, f"entry {k} (move)")
@@ -96,6 +96,15 @@ def plan_problems(plan) -> list[str]:
             expect(rows, what)
         if spec_for(op).aliases_input:
             continue  # no code runs; the output's reads will find the input's tags where it claims to be
+        if entry.no_code:
+            # A concatenation made in place: each input must already sit in its slice.
+            out, at = entry.writes[0], span(entry.writes[0])[0]
+            for r in entry.reads:
+                if span(r)[0] != at:
+                    problems.append(f"{what}: input tensor {r.tensor} is at {span(r)[0]}, not in its slice at {at}")
+                at += span(r)[1] - span(r)[0]
+            write(out, what)
+            continue
         elementwise = spec_for(op).elementwise and entry.whole
         spans_in = [span(r) for r in entry.reads]
         for out in entry.writes:
@@ -118,7 +127,7 @@ def plan_problems(plan) -> list[str]:
             write(rows, what)
     for t in graph.outputs:
         if t in program.tensor_buffer:
-            expect(Rows(t, 0, row_count(graph.tensor(t)), program.tensor_buffer[t], 0), f"model output {t} at the end")
+            expect(program.whole_rows(t), f"model output {t} at the end")
         else:
             problems.append(f"model output {t} has no buffer of its own")
     return problems

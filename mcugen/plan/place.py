@@ -70,7 +70,7 @@ def lives(program: Program) -> list[Life]:
 
     for tensor in graph.inputs:
         if tensor in program.tensor_buffer:
-            put(Rows(tensor, 0, row_count(graph.tensor(tensor)), program.tensor_buffer[tensor], 0), -1)
+            put(program.whole_rows(tensor), -1)
     for t, entry in enumerate(program.entries):
         if isinstance(entry, Call):
             for rows in entry.reads:

@@ -55,6 +55,7 @@ class Call:
     scratch_bytes: int = 0
     pad: tuple[int, int] | None = None  # explicit padding before the rows (a strip); None: the layer's own
     whole: bool = True  # the layer in one call over whole tensors
+    no_code: bool = False  # nothing to run: a concatenation whose inputs were made in their slices
 
 
 @dataclass
@@ -94,6 +95,11 @@ class Program:
     rewrites: list[str] = field(default_factory=list)  # what was done to the graph first (every strategy)
     extra_macs: int = 0  # MACs recomputed (patch halos), on top of the model's
     stage: Stage | None = None  # the layers run patch by patch, if any
+    tensor_at: dict[int, int] = field(default_factory=dict)  # a whole tensor's first byte in its buffer, if not 0
+
+    def whole_rows(self, t: int) -> Rows:
+        """All rows of a tensor stored whole, where they are."""
+        return Rows(t, 0, row_count(self.graph.tensor(t)), self.tensor_buffer[t], self.tensor_at.get(t, 0))
 
     def calls(self) -> list[Call]:
         return [e for e in self.entries if isinstance(e, Call)]

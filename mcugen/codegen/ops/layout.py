@@ -173,6 +173,10 @@ def lower_concatenation(ctx: LoweringContext, op: Operator) -> LayerCall:
                                       f"along axis {axis}")
     if sum(t.shape[axis] for t in inputs) != out.shape[axis]:
         raise ctx.unsupported(op, f"inputs do not sum to the output's extent {out.shape[axis]} on axis {axis}")
+    if ctx.call is not None and ctx.call.no_code:
+        # The plan put every input in its slice of the output: the producers wrote it.
+        return LayerCall(op.index, op.op, f"CONCATENATION in {' + '.join(shape_text(t) for t in inputs)} -> out "
+                                          f"{shape_text(out)}, axis {axis} (in place: each input made in its slice)")
     sizes = [_product(t.shape[axis:]) for t in inputs]
     sizes += [0] * (CONCAT_MAX_INPUTS - len(sizes))
     params = [
