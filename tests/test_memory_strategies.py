@@ -112,7 +112,7 @@ def chain_model(tmp_path_factory) -> Path:
 
 def _stage_cases() -> list:
     # A stage must end at layer 2 or later: the conv's output is read by the ADD.
-    return [pytest.param(last, rows, id=f"layers0-{last}-rows{rows}") for last in range(2, 6) for rows in (1, 2, 5)]
+    return [pytest.param(last, rows, id=f"layers0-{last}-rows{rows}") for last in range(2, 6) for rows in (1, 3)]
 
 
 @pytest.mark.parametrize("last, rows", _stage_cases())
@@ -128,7 +128,7 @@ def test_patch_stage_ending_anywhere_bit_exact(chain_model: Path, last: int, row
     module = render_model_module(g, plan, chain_model.read_bytes(), chain_model.name, kernels)
     files = dict(runtime_files(module.headers))
     files.update(module.files)
-    assert "memmove(" in files["mcugen_model.c"] or rows >= 5
+    assert "memmove(" in files["mcugen_model.c"]
     _bit_exact(chain_model, GeneratedModel(graph, plan, module, files))
 
 

@@ -364,7 +364,12 @@ class VariantKernels(KernelNeeds):
             return 0
         if view is self.graph:
             return choice.scratch_bytes
+        # A strip runs the layer's kernel (the choice is the layer's: a size threshold
+        # may turn a short strip down on its own), with that kernel's scratch rule
+        # applied to the strip's rows.
         strip = choose_kernel(view, op, self.variant)
+        if strip.variant != choice.variant and choice.scratch_bytes == 0:
+            return 0
         if strip.variant != choice.variant:
             raise KernelFieldError(f"layer {op.index} ({op.op}): a strip of it would take the {strip.variant} "
                                    f"kernel, the layer the {choice.variant} one",

@@ -265,9 +265,11 @@ def build_program(graph: Graph, strategy: str = "fast", kernels: KernelNeeds | N
                             call.scratch_buffer, call.scratch_bytes = buffers.new(need, "scratch"), need
                 entries.extend(patch)
                 first, last_op = graph.operators[stage.positions[0]], graph.operators[stage.last]
+                moved = sum(m.source.count * row_bytes(graph.tensor(m.source.tensor))
+                            for m in patch if isinstance(m, Move))
                 notes.append(f"layers {first.index}-{last_op.index} run patch by patch "
                              f"({schedule(graph, stage).patches} patches of {stage.rows_per_patch} output row(s); "
-                             f"halo rows kept, not recomputed)")
+                             f"halo rows kept, not recomputed: {moved:,} B moved per inference)")
                 reverse = True  # the stage ran top down: the next strips go bottom up
             continue
         ins = data_inputs(op)
