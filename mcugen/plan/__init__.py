@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import McugenError
 from ..ir import Graph
+from ..ops import data_inputs
 from .build import KernelNeeds, build_program
 from .place import ALIGNMENT, Profile, align_up, lives, place, profiles
 from .stages import Stage, schedule, stage_eligible
@@ -64,19 +65,14 @@ class MemoryPlan:
     def scratch_address(self, call: Call) -> int | None:
         return self.offsets.get(call.scratch_buffer) if call.scratch_buffer is not None else None
 
-    def _live_at(self) -> np.ndarray:
-        """Bytes live at each entry (sum over buffers), index 0 = before the first call."""
-        n = len(self.program.entries)
-        live = np.zeros(n + 2, np.int64)
-        for p in self.profiles.values():
-            span = np.maximum(p.hi - p.lo, 0)
-            live[p.first + 1 : p.last + 2] += span
-        return live
+    def live_at(self) -> np.ndarray:
+        """Bytes live at each entry (index 0: before the first call)."""
+        return live_at(self.program, self.profiles)
 
     @property
     def live_bytes(self) -> list[int]:
         """Per layer position: the most bytes live during any of its calls."""
-        live = self._live_at()
+        live = self.live_at()
         out = [0] * len(self.graph.operators)
         for k, e in enumerate(self.program.entries):
             out[e.position] = max(out[e.position], int(live[k + 1]))
@@ -85,14 +81,14 @@ class MemoryPlan:
     @property
     def lower_bound(self) -> int:
         """No placement of these buffers can use fewer bytes than are live at once."""
-        return int(self._live_at().max(initial=0))
+        return int(self.live_at().max(initial=0))
 
     @property
     def peak_position(self) -> int | None:
         """The layer during which the most bytes are live (the one that sets the arena's size)."""
         if not len(self.program.entries):
             return None
-        k = int(np.argmax(self._live_at()[1 : len(self.program.entries) + 1]))
+        k = int(np.argmax(self.live_at()[1 : len(self.program.entries) + 1]))
         return self.program.entries[k].position
 
     def problems(self) -> list[str]:
@@ -113,13 +109,17 @@ PATCH_ROWS = (1, 2)
 PLACED_CANDIDATES = 3
 
 
-def _live_peak(program: Program) -> int:
-    profs = profiles(program, lives(program))
-    n = len(program.entries)
-    live = np.zeros(n + 2, np.int64)
+def live_at(program: Program, profs: dict[int, Profile]) -> np.ndarray:
+    """Bytes live at each entry, summed over buffers (index 0: before the first call;
+    the last index: after the last, when only the outputs are)."""
+    live = np.zeros(len(program.entries) + 2, np.int64)
     for p in profs.values():
         live[p.first + 1 : p.last + 2] += np.maximum(p.hi - p.lo, 0)
-    return int(live.max(initial=0))
+    return live
+
+
+def _live_peak(program: Program) -> int:
+    return int(live_at(program, profiles(program, lives(program))).max(initial=0))
 
 
 def _best_small(graph: Graph, kernels: KernelNeeds) -> MemoryPlan:
@@ -166,7 +166,7 @@ def _relaxed(graph: Graph, kernels: KernelNeeds, plan: MemoryPlan) -> MemoryPlan
     does not grow."""
     stage = plan.program.stage
     staged = set(stage.positions) if stage else set()
-    live = plan._live_at()
+    live = plan.live_at()
     peak: dict[int, int] = {}
     rows: dict[int, int] = {}
     for k, e in enumerate(plan.program.entries):
@@ -177,21 +177,17 @@ def _relaxed(graph: Graph, kernels: KernelNeeds, plan: MemoryPlan) -> MemoryPlan
         return plan
     taller = {}
     for pos, r in rows.items():
-        out = graph.tensor(graph.operators[pos].outputs[0])
-        room = plan.arena_bytes - peak[pos]
+        op = graph.operators[pos]
         # One more output row per call moves the output's start about one output row
-        # (and the input rows it reads) later: grow by what the room holds, halved to be safe.
-        grow = room // (2 * (row_bytes(out) + max(row_bytes(graph.tensor(t)) for t in
-                                                    [r.tensor for r in _reads_of(plan, pos)])))
-        taller[pos] = r + grow
+        # (and an input row) further from the input's: grow by what the room under the
+        # arena holds, halved to be safe.
+        step = row_bytes(graph.tensor(op.outputs[0])) + max(
+            row_bytes(graph.tensor(t)) for t in data_inputs(op) if not graph.tensor(t).is_constant)
+        taller[pos] = r + (plan.arena_bytes - peak[pos]) // (2 * step)
     candidate = _placed(build_program(graph, "small", kernels, stage, taller))
     if candidate.arena_bytes <= plan.arena_bytes:
         return candidate
     return plan
-
-
-def _reads_of(plan: MemoryPlan, pos: int) -> list[Rows]:
-    return next(e.reads for e in plan.program.entries if isinstance(e, Call) and e.position == pos) or []
 
 
 def prepare(graph: Graph) -> Rewritten:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .program import Call, Program, Rows, row_bytes, row_count
+from .program import Call, Program, Rows, row_bytes
 
 ALIGNMENT = 16
 
