@@ -207,7 +207,8 @@ def _concat_model(path: Path, axis: int, shape: tuple[int, int, int]) -> Path:
     return write_model(path, t, ops, [0], [7])
 
 
-@pytest.mark.parametrize("axis, shape", [(1, (5, 6, 8)), (3, (1, 1, 8))], ids=["rows", "channels-1x1"])
+@pytest.mark.parametrize("axis, shape", [(1, (5, 6, 8)), (3, (1, 1, 8)), (3, (5, 6, 8))],
+                         ids=["rows", "channels-1x1", "channels-of-an-image"])
 def test_concatenation_inputs_are_made_in_their_slices(tmp_path: Path, axis, shape, kernels: str) -> None:
     model = _concat_model(tmp_path / "concat.tflite", axis, shape)
     for memory in ("fast", "small"):
@@ -215,14 +216,72 @@ def test_concatenation_inputs_are_made_in_their_slices(tmp_path: Path, axis, sha
         plan = generated.plan
         assert any("without a copy" in n for n in plan.program.notes)
         offsets = plan.tensor_offsets
-        assert offsets[4] == offsets[3] + plan.graph.tensor(3).nbytes == offsets[5] + plan.graph.tensor(3).nbytes
+        # the second input starts where the first ends: after its rows, or after its channels
+        first = plan.graph.tensor(3).nbytes if axis == 1 or shape[:2] == (1, 1) else plan.graph.tensor(3).shape[3]
+        assert offsets[3] == offsets[5] and offsets[4] == offsets[5] + first
         assert "mcugen_concatenation_s8" not in generated.files["mcugen_model.c"]
         _bit_exact(model, generated)
 
 
-def test_channel_concatenation_of_images_still_copies(tmp_path: Path) -> None:
-    """Channels of a 5x6 image interleave: no slice is contiguous, so the kernel copies."""
-    model = _concat_model(tmp_path / "concat.tflite", 3, (5, 6, 8))
+def test_concatenation_copies_when_a_producer_cannot_write_a_slice(tmp_path: Path) -> None:
+    """An ADD's kernel writes its output contiguous: its channels of a 5x6 image cannot
+    be interleaved with the convolution's, so the concatenation copies."""
+    rng = np.random.default_rng(5)
+    t = [
+        _q((1, 5, 6, 4), 0.05, 2),
+        _q((1, 5, 6, 4), 0.07, -5),                                                          # ADD out
+        _q((4, 1, 1, 4), [0.01] * 4, [0] * 4, rng.integers(-127, 128, (4, 1, 1, 4)).astype(np.int8)),
+        _q((1, 5, 6, 4), 0.07, -5),                                                          # conv out
+        _q((1, 5, 6, 8), 0.07, -5),
+    ]
+    conv = {"padding": "SAME", "stride_w": 1, "stride_h": 1, "dilation_w_factor": 1, "dilation_h_factor": 1,
+            "fused_activation_function": "NONE"}
+    ops = [Op("ADD", [0, 0], [1], {"fused_activation_function": "NONE"}), Op("CONV_2D", [0, 2, -1], [3], conv),
+           Op("CONCATENATION", [1, 3], [4], {"axis": 3, "fused_activation_function": "NONE"})]
+    model = write_model(tmp_path / "concat_add.tflite", t, ops, [0], [4])
     generated = compile_model(model, HOST, "portable", "fast")
     assert "mcugen_concatenation_s8" in generated.files["mcugen_model.c"]
     _bit_exact(model, generated)
+
+
+def _slice_producers_model(path: Path, second: str) -> Path:
+    """A 1x1 convolution (4 channels) and a second layer of the same 7x6x8 input
+    concatenated on channels, then a 1x1 convolution: the second is a depthwise
+    convolution, a max pool or an average pool with RELU6 (whose clamp must touch
+    only its own channels of each pixel)."""
+    rng = np.random.default_rng(11)
+    c2 = 8
+    t = [
+        _q((1, 7, 6, 8), 0.05, 2),
+        _q((4, 1, 1, 8), [0.01] * 4, [0] * 4, rng.integers(-127, 128, (4, 1, 1, 8)).astype(np.int8)),
+        _q((1, 7, 6, 4), 0.05, 2),
+        _q((1, 7, 6, c2), 0.05, 2),
+        _q((1, 7, 6, 4 + c2), 0.05, 2),
+        _q((3, 1, 1, 4 + c2), [0.02] * 3, [0] * 3, rng.integers(-127, 128, (3, 1, 1, 4 + c2)).astype(np.int8)),
+        _q((1, 7, 6, 3), 0.1, 7),
+        _q((1, 3, 3, c2), [0.01] * c2, [0] * c2, rng.integers(-127, 128, (1, 3, 3, c2)).astype(np.int8), axis=3),
+        Tensor((c2,), "int32", [0.0005] * c2, [0] * c2, rng.integers(-2000, 2000, c2).astype(np.int32)),
+    ]
+    conv = {"padding": "SAME", "stride_w": 1, "stride_h": 1, "dilation_w_factor": 1, "dilation_h_factor": 1,
+            "fused_activation_function": "NONE"}
+    pool = {"padding": "SAME", "stride_w": 1, "stride_h": 1, "filter_width": 3, "filter_height": 2,
+            "fused_activation_function": "RELU6"}
+    if second == "depthwise":
+        # (TFLite Micro's int8 depthwise kernel needs its bias)
+        other = Op("DEPTHWISE_CONV_2D", [0, 7, 8], [3], {**conv, "depth_multiplier": 1})
+    else:
+        other = Op(second, [0], [3], pool)
+    ops = [Op("CONV_2D", [0, 1, -1], [2], conv), other,
+           Op("CONCATENATION", [2, 3], [4], {"axis": 3, "fused_activation_function": "NONE"}),
+           Op("CONV_2D", [4, 5, -1], [6], conv)]
+    return write_model(path, t, ops, [0], [6])
+
+
+@pytest.mark.parametrize("second", ["depthwise", "MAX_POOL_2D", "AVERAGE_POOL_2D"])
+def test_every_slice_writing_kernel_bit_exact(tmp_path: Path, second: str, kernels: str) -> None:
+    model = _slice_producers_model(tmp_path / "slices.tflite", second)
+    for memory in ("fast", "small"):
+        generated = compile_model(model, HOST, kernels, memory)
+        assert any("without a copy" in n for n in generated.plan.program.notes)
+        assert generated.plan.program.tensor_stride.get(3) == 12
+        _bit_exact(model, generated)

@@ -31,8 +31,8 @@ def _spec(name: str, header: str, params_type: str, fields: str, variant: str = 
 
 
 _CONV = "input output filter_h filter_w filter_in_c stride_h stride_w dilation_h dilation_w pad_h pad_w " \
-        "input_offset output_offset act requant per_channel"
-_POOL = "input output filter_h filter_w stride_h stride_w pad_h pad_w act"
+        "input_offset output_offset act requant per_channel output_stride"
+_POOL = "input output filter_h filter_w stride_h stride_w pad_h pad_w act output_stride"
 _ADD = "input1_offset input2_offset output_offset left_shift input1 input2 output act bcast"
 _REQUANTIZE = "size input_offset output_offset requant"
 _QUANTIZE = "size scale zero_point"
@@ -42,7 +42,7 @@ _SPECS = [
     _spec("mcugen_conv_s8", "conv.h", "mcugen_conv_params_t", _CONV),
     _spec("mcugen_depthwise_conv_s8", "depthwise_conv.h", "mcugen_depthwise_conv_params_t",
           "input output filter_h filter_w depth_multiplier stride_h stride_w dilation_h dilation_w pad_h pad_w "
-          "input_offset output_offset act requant per_channel"),
+          "input_offset output_offset act requant per_channel output_stride"),
     _spec("mcugen_transpose_conv_s8", "transpose_conv.h", "mcugen_transpose_conv_params_t",
           "input output filter_h filter_w stride_h stride_w pad_h pad_w input_offset output_offset act requant "
           "per_channel"),
@@ -92,12 +92,12 @@ _SPECS = [
     # ---- arm-dsp variants (SIMD32; on the host through mcugen_simd.h's portable C) ----
     _spec("mcugen_conv_s8_dsp", "conv_dsp.h", "mcugen_conv_dsp_params_t",
           "input output filter_h filter_w stride_h stride_w dilation_h dilation_w pad_h pad_w depth4 input_offset "
-          "output_offset act channels full_range", ARM_DSP, ("mcugen_simd.h",)),
+          "output_offset act channels full_range output_stride", ARM_DSP, ("mcugen_simd.h",)),
     _spec("mcugen_fully_connected_s8_dsp", "conv_dsp.h", "mcugen_fully_connected_dsp_params_t",
           "batches depth depth4 units input_offset output_offset act channels", ARM_DSP, ("mcugen_simd.h",)),
     _spec("mcugen_depthwise_conv_s8_dsp", "depthwise_conv_dsp.h", "mcugen_depthwise_conv_dsp_params_t",
           "input output filter_h filter_w stride_h stride_w pad_h pad_w input_zero_point output_offset act channels "
-          "general",
+          "general output_stride",
           ARM_DSP, ("mcugen_simd.h",)),
     _spec("mcugen_add_s8_dsp", "elementwise_dsp.h", "mcugen_add_dsp_params_t",
           "small_offset small_multiplier small_round small_shift big_offset form output_multiplier "

@@ -293,6 +293,11 @@ class LoweringContext:
                     return self.plan.address(rows)
         return self.plan.tensor_offsets[tensor]
 
+    def output_stride(self, t: Tensor) -> int:
+        """Elements between two pixels of `t` where this call writes it: its channels, or
+        the channels of the wider tensor it is a slice of (a concatenation made in place)."""
+        return self.plan.program.tensor_stride.get(t.index) or (t.shape[-1] if t.shape else 1)
+
     def const_tensor(self, t: Tensor, name: str | None = None) -> str:
         """The const array holding a constant tensor, emitted once however often it is used."""
         if t.index in self._tensor_arrays:
@@ -378,6 +383,12 @@ class VariantKernels(KernelNeeds):
 
     def min_strip_rows(self, position: int) -> int:
         return self.choices[position].min_strip_rows
+
+    # Kernels with an output_stride field (every variant of these ops).
+    STRIDED_OUTPUT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D")
+
+    def strided_output(self, position: int) -> bool:
+        return self.graph.operators[position].op in self.STRIDED_OUTPUT_OPS
 
 
 def scratch_rule(graph: Graph, variant: str) -> VariantKernels:

@@ -30,6 +30,11 @@ class KernelNeeds:
     def min_strip_rows(self, position: int) -> int:
         return 1
 
+    def strided_output(self, position: int) -> bool:
+        """The layer's kernel can write its output pixels further apart than its channels
+        (into its slice of a concatenation's channels)."""
+        return False
+
 # A strip costs a kernel call's set-up (and, for a window taller than its stride,
 # re-reading the rows strips share); the input rows a strip frees are what let the
 # output in early. About this many strips per layer keep both small.
@@ -43,6 +48,7 @@ class _Buffers:
         self.graph = graph
         self.of: dict[int, int] = {}
         self.at: dict[int, int] = {}  # a tensor's first byte inside its buffer (a concatenation's slice)
+        self.stride: dict[int, int] = {}  # a channel slice's elements from one pixel to the next
         self.buffers: list[Buffer] = []
 
     def new(self, size: int, kind: str, tensors: list[int] | None = None) -> int:
@@ -59,12 +65,19 @@ class _Buffers:
 
     def rows(self, t: int, start: int, stop: int) -> Rows:
         """Rows of a tensor stored whole."""
-        return Rows(t, start, stop, self.tensor(t), self.at.get(t, 0) + start * row_bytes(self.graph.tensor(t)))
+        tensor = self.graph.tensor(t)
+        pitch = row_bytes(tensor)
+        if t in self.stride:
+            pitch = pitch // tensor.shape[3] * self.stride[t]
+        return Rows(t, start, stop, self.tensor(t), self.at.get(t, 0) + start * pitch)
 
-    def nest(self, t: int, buffer: int, at: int) -> None:
-        """t is stored inside `buffer` from byte `at` (a slice of a concatenation's output)."""
+    def nest(self, t: int, buffer: int, at: int, stride: int | None = None) -> None:
+        """t is stored inside `buffer` from byte `at` (a slice of a concatenation's
+        output); stride: its pixels that many elements apart (a slice of the channels)."""
         self.of[t] = buffer
         self.at[t] = at
+        if stride is not None:
+            self.stride[t] = stride
         self.buffers[buffer].tensors.append(t)
 
     def join(self, t: int, buffer: int) -> None:
@@ -180,11 +193,14 @@ def _stage_calls(graph: Graph, stage: Stage, buffers: _Buffers) -> list[Call | M
     return entries
 
 
-def concatenations_in_place(graph: Graph, last: dict[int, int]) -> dict[int, list[int]]:
+def concatenations_in_place(graph: Graph, last: dict[int, int],
+                            kernels: KernelNeeds) -> dict[int, tuple[list[int], int | None]]:
     """Concatenations whose inputs can be written straight into their slices of the
-    output (op position -> the inputs' byte offsets in it): the slices must be
-    contiguous (nothing but ones before the axis), and each input made by a layer for
-    this concatenation alone."""
+    output (op position -> the inputs' byte offsets in it, and the pixel stride when
+    the slices are channels of an image). Each input must be made by a layer for this
+    concatenation alone; a slice must be contiguous (nothing but ones before the
+    axis), or channels of a single image, whose producers' kernels write with a pixel
+    stride."""
     producer = {t: pos for pos, op in enumerate(graph.operators) for t in op.outputs}
     outputs = set(graph.outputs)
     found: dict[int, list[int]] = {}
@@ -197,7 +213,12 @@ def concatenations_in_place(graph: Graph, last: dict[int, int]) -> dict[int, lis
         axis = int(op.options.get("axis", 0))
         axis = axis + len(out.shape) if axis < 0 else axis
         ins = list(op.inputs)
-        if not 0 <= axis < len(out.shape) or any(d != 1 for d in out.shape[:axis]) or len(set(ins)) != len(ins):
+        if not 0 <= axis < len(out.shape) or len(set(ins)) != len(ins):
+            continue
+        contiguous = all(d == 1 for d in out.shape[:axis])
+        channels = len(out.shape) == 4 and axis == 3 and out.shape[0] == 1 and not contiguous
+        if not contiguous and not (channels and all(t in producer and kernels.strided_output(producer[t])
+                                                    for t in ins)):
             continue
         ok = all(t >= 0 and t in producer and not graph.tensor(t).is_constant and t not in outputs
                  and last.get(t) == pos and t not in taken and graph.tensor(t).dtype == out.dtype
@@ -207,10 +228,11 @@ def concatenations_in_place(graph: Graph, last: dict[int, int]) -> dict[int, lis
         if not ok or sum(graph.tensor(t).nbytes for t in ins) != out.nbytes:
             continue
         offsets, at = [], 0
+        item = out.nbytes // max(out.num_elements, 1)
         for t in ins:
             offsets.append(at)
-            at += graph.tensor(t).nbytes
-        found[pos] = offsets
+            at += graph.tensor(t).nbytes if contiguous else graph.tensor(t).shape[3] * item
+        found[pos] = (offsets, None if contiguous else out.shape[3])
         taken.update(ins)
     return found
 
@@ -240,12 +262,12 @@ def build_program(graph: Graph, strategy: str = "fast", kernels: KernelNeeds | N
         buffers.tensor(t)
     # Producers write straight into their slice of a concatenation's output: decided
     # before any producer is placed.
-    concats = concatenations_in_place(graph, last)
-    for pos, offsets in concats.items():
+    concats = concatenations_in_place(graph, last, kernels)
+    for pos, (offsets, stride) in concats.items():
         op = graph.operators[pos]
         whole = buffers.tensor(op.outputs[0])
         for t, at in zip(op.inputs, offsets):
-            buffers.nest(t, whole, at)
+            buffers.nest(t, whole, at, stride)
     entries: list = []
     notes: list[str] = []
     in_place = 0
@@ -307,4 +329,4 @@ def build_program(graph: Graph, strategy: str = "fast", kernels: KernelNeeds | N
     if strips:
         notes.append(f"{strips} layer(s) run in row strips, output over the input rows already used")
     return Program(graph, entries, buffers.buffers, dict(buffers.of), strategy, notes, stage=stage,
-                   tensor_at=dict(buffers.at))
+                   tensor_at=dict(buffers.at), tensor_stride=dict(buffers.stride))

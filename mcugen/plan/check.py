@@ -50,9 +50,27 @@ def plan_problems(plan) -> list[str]:
         return _tags(canon.get(tensor, tensor), start_byte, count)
 
     def span(rows: Rows) -> tuple[int, int]:
-        rb = row_bytes(graph.tensor(rows.tensor))
+        """The first byte of the rows and one past their last (a channel slice's rows
+        have other slices' bytes in between)."""
         at = plan.address(rows)
-        return at, at + rows.count * rb
+        if not rows.count:
+            return at, at
+        return at, at + (rows.count - 1) * program.row_pitch(rows.tensor) + program.row_extent(rows.tensor)
+
+    def cells(rows: Rows) -> tuple[np.ndarray, np.ndarray]:
+        """Every byte of the rows: its arena address, and the tag of the tensor byte it holds."""
+        t = graph.tensor(rows.tensor)
+        rb = row_bytes(t)
+        at = plan.address(rows)
+        want = tags(rows.tensor, rows.start * rb, rows.count * rb)
+        stride = program.tensor_stride.get(rows.tensor)
+        if stride is None:
+            return np.arange(at, at + rows.count * rb), want
+        width, item = t.shape[2], rb // (t.shape[2] * t.shape[3])
+        r = np.arange(rows.count)[:, None, None] * program.row_pitch(rows.tensor)
+        x = np.arange(width)[None, :, None] * stride * item
+        c = np.arange(t.shape[3] * item)[None, None, :]
+        return (at + r + x + c).reshape(-1), want
 
     def inside(rows: Rows, what: str) -> bool:
         lo, hi = span(rows)
@@ -65,21 +83,19 @@ def plan_problems(plan) -> list[str]:
     def expect(rows: Rows, what: str) -> None:
         if not inside(rows, what):
             return
-        lo, hi = span(rows)
-        rb = row_bytes(graph.tensor(rows.tensor))
-        want = tags(rows.tensor, rows.start * rb, hi - lo)
-        got = arena[lo:hi]
+        where, want = cells(rows)
+        got = arena[where]
         bad = np.nonzero(got != want)[0]
         if len(bad):
             k = int(bad[0])
             problems.append(f"{what}: tensor {rows.tensor} ({graph.tensor(rows.tensor).label()}) rows "
-                            f"{rows.start}..{rows.stop} at {lo}: byte {lo + k} holds "
+                            f"{rows.start}..{rows.stop} at {span(rows)[0]}: byte {int(where[k])} holds "
                             f"{_describe(int(got[k]), graph)}")
 
     def write(rows: Rows, what: str) -> None:
         if inside(rows, what):
-            lo, hi = span(rows)
-            arena[lo:hi] = tags(rows.tensor, rows.start * row_bytes(graph.tensor(rows.tensor)), hi - lo)
+            where, want = cells(rows)
+            arena[where] = want
 
     for t in graph.inputs:
         if t in program.tensor_buffer:
@@ -97,12 +113,19 @@ def plan_problems(plan) -> list[str]:
         if spec_for(op).aliases_input:
             continue  # no code runs; the output's reads will find the input's tags where it claims to be
         if entry.no_code:
-            # A concatenation made in place: each input must already sit in its slice.
-            out, at = entry.writes[0], span(entry.writes[0])[0]
+            # A concatenation made in place: each input must already sit in its slice,
+            # as its own bytes (contiguous slices) or its channels of every pixel.
+            out = entry.writes[0]
+            t_out = graph.tensor(out.tensor)
+            at = span(out)[0]
+            item = row_bytes(t_out) // max(t_out.num_elements // max(row_count(t_out), 1), 1)
             for r in entry.reads:
-                if span(r)[0] != at:
-                    problems.append(f"{what}: input tensor {r.tensor} is at {span(r)[0]}, not in its slice at {at}")
-                at += span(r)[1] - span(r)[0]
+                t_in = graph.tensor(r.tensor)
+                stride = program.tensor_stride.get(r.tensor)
+                if span(r)[0] != at or (stride is not None and stride != t_out.shape[-1]):
+                    problems.append(f"{what}: input tensor {r.tensor} is at {span(r)[0]} (pixel stride {stride}), "
+                                    f"not in its slice at {at}")
+                at += t_in.shape[-1] * item if stride is not None else t_in.nbytes
             write(out, what)
             continue
         elementwise = spec_for(op).elementwise and entry.whole

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .program import Call, Program, Rows, row_bytes
+from .program import Call, Program, Rows
 
 ALIGNMENT = 16
 
@@ -54,13 +54,13 @@ def lives(program: Program) -> list[Life]:
     done: list[list[int]] = []
 
     def put(rows: Rows, t: int) -> None:
-        rb = row_bytes(graph.tensor(rows.tensor))
+        pitch, extent = program.row_pitch(rows.tensor), program.row_extent(rows.tensor)
         for k in range(rows.count):
             key = (rows.tensor, rows.start + k)
             if key in where:
                 done.append(where[key])
-            lo = rows.at + k * rb
-            where[key] = [rows.buffer, lo, lo + rb, t, t]
+            lo = rows.at + k * pitch
+            where[key] = [rows.buffer, lo, lo + extent, t, t]
 
     def get(rows: Rows, t: int) -> None:
         for k in range(rows.count):

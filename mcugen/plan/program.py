@@ -96,6 +96,27 @@ class Program:
     extra_macs: int = 0  # MACs recomputed (patch halos), on top of the model's
     stage: Stage | None = None  # the layers run patch by patch, if any
     tensor_at: dict[int, int] = field(default_factory=dict)  # a whole tensor's first byte in its buffer, if not 0
+    # Tensors stored as channel slices of a wider image (a concatenation's output):
+    # elements from one pixel to the next. Absent: the tensor's own channels.
+    tensor_stride: dict[int, int] = field(default_factory=dict)
+
+    def row_pitch(self, t: int) -> int:
+        """Bytes from one row of `t` to the next where it is stored."""
+        tensor = self.graph.tensor(t)
+        stride = self.tensor_stride.get(t)
+        if stride is None:
+            return row_bytes(tensor)
+        return tensor.shape[2] * stride * (row_bytes(tensor) // (tensor.shape[2] * tensor.shape[3]))
+
+    def row_extent(self, t: int) -> int:
+        """Bytes from the first to past the last of one row's bytes (a channel slice's row
+        has other slices' channels between its pixels)."""
+        tensor = self.graph.tensor(t)
+        stride = self.tensor_stride.get(t)
+        if stride is None:
+            return row_bytes(tensor)
+        item = row_bytes(tensor) // (tensor.shape[2] * tensor.shape[3])
+        return ((tensor.shape[2] - 1) * stride + tensor.shape[3]) * item
 
     def whole_rows(self, t: int) -> Rows:
         """All rows of a tensor stored whole, where they are."""

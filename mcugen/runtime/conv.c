@@ -86,7 +86,7 @@ void mcugen_conv_s8(const mcugen_conv_params_t *p, const int8_t *input, const in
                 win.in_x0 = ox * p->stride_w - p->pad_w;
                 mcugen_valid_taps(win.in_x0, p->dilation_w, p->filter_w, p->input.w, &win.fx0, &win.fx1);
                 conv_pixel(p, &win, filter, bias, out);
-                out += p->output.c;
+                out += p->output_stride;
             }
         }
     }

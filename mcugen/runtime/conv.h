@@ -32,6 +32,9 @@ typedef struct {
     /* One entry per output channel when per_channel, else a single entry. */
     const mcugen_requant_t *requant;
     int32_t per_channel;
+    /* Elements from one output pixel to the next: output.c, or more when the output
+     * is one slice of a wider tensor (the channels of a concatenation, written in place). */
+    int32_t output_stride;
 } mcugen_conv_params_t;
 
 void mcugen_conv_s8(const mcugen_conv_params_t *p, const int8_t *input, const int8_t *filter,

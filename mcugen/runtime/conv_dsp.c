@@ -383,13 +383,13 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
                 window_of(p, input, &at, &win);
                 fill_column(p, &win, offset2, cols + 2 * i, COLUMN_STEP, bytes, offsets);
                 advance(p, &at);
-                outs[i] = out + i * p->output.c;
+                outs[i] = out + i * p->output_stride;
             } else {
                 outs[i] = sink; /* a column left from before (or the arena's bytes): computed, never stored */
             }
         }
         some_pixels(p, cols, filter, outs);
-        out += PIXELS * p->output.c;
+        out += PIXELS * p->output_stride;
     }
 }
 

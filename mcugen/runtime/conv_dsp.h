@@ -40,6 +40,9 @@ typedef struct {
     /* 1 when act is all of int8: channels with e >= 2 then take the merged output
      * stage, mcugen_requantize_dsp_merged and one SSAT. */
     int32_t full_range;
+    /* Elements from one output pixel to the next: output.c, or more when the output
+     * is one slice of a wider tensor (the channels of a concatenation, written in place). */
+    int32_t output_stride;
 } mcugen_conv_dsp_params_t;
 
 /* Scratch: three columns of depth4 int16 values, depth4 bytes to gather a window in,

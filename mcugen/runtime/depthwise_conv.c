@@ -92,7 +92,7 @@ void mcugen_depthwise_conv_s8(const mcugen_depthwise_conv_params_t *p, const int
                     const int32_t n = out_c - oc0 < DW_CHUNK ? out_c - oc0 : DW_CHUNK;
                     dw_chunk(p, &win, oc0, n, filter, bias, out);
                 }
-                out += out_c;
+                out += p->output_stride;
             }
         }
     }

@@ -60,11 +60,12 @@ MCUGEN_COLD_FOR_SIZE static void dw_view(const mcugen_depthwise_conv_dsp_params_
     const int32_t C = p->input.c;
     const int32_t in_h = p->input.h, in_w = p->input.w, out_h = p->output.h, out_w = p->output.w;
     const int32_t fh = p->filter_h, fw = p->filter_w;
+    const int32_t S = p->output_stride; /* C, or more in a slice of a wider tensor */
     if (mcugen_depthwise_conv_dsp_transposed(p)) {
-        *v = (dw_view_t){in_w, in_h, C, in_w * C, out_w, out_h, C, out_w * C, fw, fh, C, fw * C,
+        *v = (dw_view_t){in_w, in_h, C, in_w * C, out_w, out_h, S, out_w * S, fw, fh, C, fw * C,
                          p->stride_w, p->stride_h, p->pad_w, p->pad_h};
     } else {
-        *v = (dw_view_t){in_h, in_w, in_w * C, C, out_h, out_w, out_w * C, C, fh, fw, fw * C, C,
+        *v = (dw_view_t){in_h, in_w, in_w * C, C, out_h, out_w, out_w * S, S, fh, fw, fw * C, C,
                          p->stride_h, p->stride_w, p->pad_h, p->pad_w};
     }
 }
@@ -608,7 +609,7 @@ MCUGEN_COLD_FOR_SIZE void mcugen_depthwise_conv_s8_dsp(const mcugen_depthwise_co
     const mcugen_depthwise_conv_dsp_general_t *general = p->general; /* set whenever a general path is taken */
     const int32_t flat = v.out_row_step == v.out_cols * v.out_col_step;
     const int32_t image_size = p->input.h * p->input.w * C;
-    const int32_t out_image_size = p->output.h * p->output.w * C;
+    const int32_t out_image_size = p->output.h * p->output.w * p->output_stride;
     const uint32_t zp2 = dw_pack16(p->input_zero_point, p->input_zero_point);
     dw_fill_padding(&L, dw_min(C, MCUGEN_DW_DSP_GROUP), zp2);
 

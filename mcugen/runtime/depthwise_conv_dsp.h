@@ -50,6 +50,9 @@ typedef struct {
      * count not a multiple of 4: mcugen_depthwise_conv_dsp_needs_general), else NULL.
      * Reached through it, those paths are linked only into firmware that uses them. */
     const struct mcugen_depthwise_conv_dsp_general_s *general;
+    /* Elements from one output pixel to the next: output.c, or more when the output
+     * is one slice of a wider tensor (the channels of a concatenation, written in place). */
+    int32_t output_stride;
 } mcugen_depthwise_conv_dsp_params_t;
 
 /* The general paths: any filter and stride, and the last channels when C % 4 != 0. */

@@ -24,7 +24,7 @@ void mcugen_avg_pool_s8(const mcugen_pool_params_t *p, const int8_t *input, int8
                 /* TFLM divides by the number of input positions actually
                  * summed, not by the filter area. */
                 const int32_t count = (fy_end - fy_start) * (fx_end - fx_start);
-                int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * depth;
+                int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * p->output_stride;
                 for (int32_t c = 0; c < depth; ++c) {
                     int32_t acc = 0;
                     for (int32_t fy = fy_start; fy < fy_end; ++fy) {
@@ -54,7 +54,7 @@ void mcugen_max_pool_s8(const mcugen_pool_params_t *p, const int8_t *input, int8
             for (int32_t ox = 0; ox < p->output.w; ++ox) {
                 int32_t x0, fx_start, fx_end;
                 window_span(ox, p->stride_w, p->pad_w, p->filter_w, p->input.w, &x0, &fx_start, &fx_end);
-                int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * depth;
+                int8_t *out = output + ((b * p->output.h + oy) * p->output.w + ox) * p->output_stride;
                 for (int32_t c = 0; c < depth; ++c) {
                     int32_t max = INT8_MIN; /* an empty window gives -128, as in TFLM */
                     for (int32_t fy = fy_start; fy < fy_end; ++fy) {

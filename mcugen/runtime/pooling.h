@@ -18,6 +18,9 @@ typedef struct {
     int32_t pad_h; /* rows of padding before the first input row (SAME), else 0 */
     int32_t pad_w;
     mcugen_act_range_t act;
+    /* Elements from one output pixel to the next: output.c, or more when the output
+     * is one slice of a wider tensor (the channels of a concatenation, written in place). */
+    int32_t output_stride;
 } mcugen_pool_params_t;
 
 void mcugen_avg_pool_s8(const mcugen_pool_params_t *p, const int8_t *input, int8_t *output);

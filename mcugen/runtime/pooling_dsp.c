@@ -27,6 +27,7 @@ typedef struct {
     int32_t cols;
     int32_t row_stride; /* bytes per input row */
     int32_t depth;      /* channels, >= 4 */
+    int32_t out_step;   /* bytes from one output pixel to the next (depth, or more in a wider tensor) */
 } run_t;
 
 /* The output columns [*lo, *hi) whose windows lie wholly inside the input
@@ -67,7 +68,7 @@ typedef void (*run_fn)(const run_t *run, int32_t pixels, int8_t *out);
 static void pool_rows(const mcugen_pool_dsp_params_t *p, const int8_t *input, int8_t *output, run_fn run_of)
 {
     const int32_t depth = p->input.c;
-    const int32_t out_row = p->output.w * depth;
+    const int32_t out_row = p->output.w * p->output_stride;
     const int clamp = p->act.min > -128 || p->act.max < 127;
     int32_t lo, hi;
     full_columns(p, &lo, &hi);
@@ -75,6 +76,7 @@ static void pool_rows(const mcugen_pool_dsp_params_t *p, const int8_t *input, in
     run.step = p->stride_w * depth;
     run.row_stride = p->input.w * depth;
     run.depth = depth;
+    run.out_step = p->output_stride;
     for (int32_t b = 0; b < p->output.n; ++b) {
         const int8_t *batch = input + b * p->input.h * run.row_stride;
         for (int32_t oy = 0; oy < p->output.h; ++oy, output += out_row) {
@@ -89,10 +91,14 @@ static void pool_rows(const mcugen_pool_dsp_params_t *p, const int8_t *input, in
                 pixels = ox == lo && hi > lo ? hi - lo : 1;
                 run.first = row + (x0 + fx0) * depth;
                 run.cols = fx1 > fx0 ? fx1 - fx0 : 0;
-                run_of(&run, pixels, output + ox * depth);
+                run_of(&run, pixels, output + ox * p->output_stride);
             }
-            if (clamp) {
+            if (clamp && p->output_stride == depth) {
                 clamp_bytes(output, out_row, p->act);
+            } else if (clamp) { /* a slice of a wider tensor: only this layer's channels */
+                for (int32_t ox = 0; ox < p->output.w; ++ox) {
+                    clamp_bytes(output + ox * p->output_stride, depth, p->act);
+                }
             }
         }
     }
@@ -123,10 +129,10 @@ static MCUGEN_ALWAYS_INLINE uint32_t max_of_window(const int8_t *q, int32_t rows
 /* One group of four channels across the run's pixels: the pixels are the inner
  * loop, so its registers hold only pointers and strides. */
 POOL_LOOP static void max_group_2x2(const int8_t *q, int8_t *o, int32_t pixels, int32_t step, int32_t row_stride,
-                                    int32_t depth)
+                                    int32_t depth, int32_t out_step)
 {
     const int8_t *const end = q + pixels * step;
-    for (; q != end; q += step, o += depth) {
+    for (; q != end; q += step, o += out_step) {
         const uint32_t top = mcugen_max_s8x4(mcugen_read_u32(q), mcugen_read_u32(q + depth));
         const uint32_t bottom =
             mcugen_max_s8x4(mcugen_read_u32(q + row_stride), mcugen_read_u32(q + row_stride + depth));
@@ -137,7 +143,7 @@ POOL_LOOP static void max_group_2x2(const int8_t *q, int8_t *o, int32_t pixels, 
 /* Any window: every group of four channels across the run's pixels. */
 POOL_LOOP static void max_groups(const run_t *run, int32_t pixels, int8_t *out)
 {
-    const int32_t step = run->step, row_stride = run->row_stride, depth = run->depth;
+    const int32_t step = run->step, row_stride = run->row_stride, depth = run->depth, out_step = run->out_step;
     int32_t rows = run->rows, cols = run->cols;
     if (row_stride == cols * depth) { /* the window spans whole input rows: one run of taps */
         cols *= rows;
@@ -146,7 +152,7 @@ POOL_LOOP static void max_groups(const run_t *run, int32_t pixels, int8_t *out)
     FOR_EACH_GROUP(c, depth) {
         const int8_t *q = run->first + c;
         int8_t *o = out + c;
-        for (int32_t px = 0; px < pixels; ++px, q += step, o += depth) {
+        for (int32_t px = 0; px < pixels; ++px, q += step, o += out_step) {
             mcugen_write_u32(o, max_of_window(q, rows, cols, row_stride, depth));
         }
     }
@@ -156,7 +162,7 @@ static void max_run(const run_t *run, int32_t pixels, int8_t *out)
 {
     if (run->rows == 2 && run->cols == 2) { /* most max pools: unrolled */
         FOR_EACH_GROUP(c, run->depth) {
-            max_group_2x2(run->first + c, out + c, pixels, run->step, run->row_stride, run->depth);
+            max_group_2x2(run->first + c, out + c, pixels, run->step, run->row_stride, run->depth, run->out_step);
         }
     } else {
         max_groups(run, pixels, out);
@@ -212,7 +218,7 @@ static MCUGEN_ALWAYS_INLINE void average_of_window(const int8_t *q, int32_t rows
 /* Every group of four channels across the run's pixels (the inner loop). */
 POOL_LOOP static void avg_groups(const run_t *run, int32_t pixels, int8_t *out)
 {
-    const int32_t step = run->step, row_stride = run->row_stride, depth = run->depth;
+    const int32_t step = run->step, row_stride = run->row_stride, depth = run->depth, out_step = run->out_step;
     const int32_t count = run->rows * run->cols;
     int32_t rows = run->rows, cols = run->cols;
     if (row_stride == cols * depth) { /* the window spans whole input rows: one run of taps */
@@ -222,7 +228,7 @@ POOL_LOOP static void avg_groups(const run_t *run, int32_t pixels, int8_t *out)
     FOR_EACH_GROUP(c, depth) {
         const int8_t *q = run->first + c;
         int8_t *o = out + c;
-        for (int32_t px = 0; px < pixels; ++px, q += step, o += depth) {
+        for (int32_t px = 0; px < pixels; ++px, q += step, o += out_step) {
             average_of_window(q, rows, cols, row_stride, depth, count, o);
         }
     }
@@ -232,8 +238,10 @@ static void avg_run(const run_t *run, int32_t pixels, int8_t *out)
 {
     const int32_t depth = run->depth;
     if (run->rows * run->cols == 0) { /* TFLM: nothing summed, nothing divided (the clamp follows) */
-        for (int32_t c = 0; c < pixels * depth; ++c) {
-            out[c] = 0;
+        for (int32_t px = 0; px < pixels; ++px) {
+            for (int32_t c = 0; c < depth; ++c) {
+                out[px * run->out_step + c] = 0;
+            }
         }
         return;
     }

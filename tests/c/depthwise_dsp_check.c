@@ -255,6 +255,7 @@ static int run_case(int index, long *outputs_checked)
     ref.act = s.act;
     ref.requant = rq;
     ref.per_channel = 1;
+    ref.output_stride = C;
 
     mcugen_depthwise_conv_dsp_params_t dsp;
     dsp.input = ref.input;
@@ -269,6 +270,7 @@ static int run_case(int index, long *outputs_checked)
     dsp.output_offset = s.output_zero_point;
     dsp.act = s.act;
     dsp.channels = channels;
+    dsp.output_stride = C;
     /* As the generator sets it: the general paths only where the layer needs them. */
     dsp.general = mcugen_depthwise_conv_dsp_needs_general(&dsp) ? &mcugen_depthwise_conv_dsp_general : NULL;
 
@@ -293,6 +295,27 @@ static int run_case(int index, long *outputs_checked)
         }
     }
     *outputs_checked += (long)out_size;
+
+    /* The same layer writing one channel slice of a wider image (a concatenation made
+     * in place): every value where the stride puts it, and the bytes between untouched. */
+    const int32_t stride = C + 1 + index % 5;
+    const size_t pixels = out_size / (size_t)C;
+    int8_t *wide = (int8_t *)malloc(pixels * (size_t)stride);
+    memset(wide, 0x77, pixels * (size_t)stride);
+    dsp.output_stride = stride;
+    mcugen_depthwise_conv_s8_dsp(&dsp, input, filter, wide, scratch);
+    for (size_t px = 0; px < pixels && status == 0; ++px) {
+        for (int32_t k = 0; k < stride && status == 0; ++k) {
+            const int8_t expect = k < C ? want[px * (size_t)C + (size_t)k] : (int8_t)0x77;
+            if (wide[px * (size_t)stride + (size_t)k] != expect) {
+                fprintf(stderr, "case %d: output stride %d, pixel %zu byte %d: want %d got %d\n", index, (int)stride,
+                        px, (int)k, expect, wide[px * (size_t)stride + (size_t)k]);
+                print_shape(&s);
+                status = 1;
+            }
+        }
+    }
+    free(wide);
 
     free(scratch_block);
     free(got);

@@ -229,6 +229,7 @@ def _lower_conv_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, rows: np.nd
         ("act", act_init(ctx, op, out)),
         ("channels", table),
         ("full_range", "1" if act_range(ctx, op, out) == (-128, 127) else "0"),
+        ("output_stride", c_int(ctx.output_stride(out))),
     ]
     args = [ctx.ptr(inp, const=True), words, ctx.ptr(out), ctx.scratch("int16_t")]
     return LayerCall.of(KERNELS["mcugen_conv_s8_dsp"], op.index, op.op, comment + " [arm-dsp]", params, args,
@@ -260,6 +261,7 @@ def lower_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
         ("filter_in_c", c_int(filter_in_c)),
         *win.fields(),
         *requant_fields(ctx, op, inp, filt, out),
+        ("output_stride", c_int(ctx.output_stride(out))),
     ]
     return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, extra, macs), "mcugen_conv_s8",
                      "mcugen_conv_params_t", params, kernel_args(ctx, op, inp, filt, bias, out), "conv.h", macs)
@@ -322,6 +324,7 @@ def _lower_depthwise_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, filt: 
         ("channels", table),
         ("general", "&mcugen_depthwise_conv_dsp_general" if depthwise_dsp_needs_general(
             out.shape, filt.shape[1], filt.shape[2], win.stride_h, win.stride_w) else "NULL"),
+        ("output_stride", c_int(ctx.output_stride(out))),
     ]
     args = [ctx.ptr(inp, const=True), ctx.const_tensor(filt, f"l{op.index}_filter"), ctx.ptr(out),
             ctx.scratch("int16_t")]
@@ -360,6 +363,7 @@ def lower_depthwise_conv(ctx: LoweringContext, op: Operator) -> LayerCall:
         ("depth_multiplier", c_int(multiplier)),
         *win.fields(),
         *requant_fields(ctx, op, inp, filt, out),
+        ("output_stride", c_int(ctx.output_stride(out))),
     ]
     return LayerCall(op.index, op.op, describe(op, inp, filt, bias, out, win, extra, macs),
                      "mcugen_depthwise_conv_s8", "mcugen_depthwise_conv_params_t", params,

@@ -97,6 +97,7 @@ def lower_pool(ctx: LoweringContext, op: Operator) -> LayerCall:
     params = [("input", dims_init(inp.shape)), ("output", dims_init(out.shape))]
     params += [(name, c_int(value)) for name, value in window.items()]
     params.append(("act", act_init(ctx, op, out)))
+    params.append(("output_stride", c_int(ctx.output_stride(out))))
     o = op.options
     comment = (f"{op.op} in {shape_text(inp)} -> out {shape_text(out)}, filter {window['filter_h']}x"
                f"{window['filter_w']}, stride {window['stride_h']}x{window['stride_w']}, {o.get('padding')}, "
