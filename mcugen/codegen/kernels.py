@@ -92,7 +92,7 @@ _SPECS = [
     # ---- arm-dsp variants (SIMD32; on the host through mcugen_simd.h's portable C) ----
     _spec("mcugen_conv_s8_dsp", "conv_dsp.h", "mcugen_conv_dsp_params_t",
           "input output filter_h filter_w stride_h stride_w dilation_h dilation_w pad_h pad_w depth4 input_offset "
-          "output_offset act channels full_range output_stride", ARM_DSP, ("mcugen_simd.h",)),
+          "output_offset act channels full_range output_stride offsets", ARM_DSP, ("mcugen_simd.h",)),
     _spec("mcugen_fully_connected_s8_dsp", "conv_dsp.h", "mcugen_fully_connected_dsp_params_t",
           "batches depth depth4 units input_offset output_offset act channels", ARM_DSP, ("mcugen_simd.h",)),
     _spec("mcugen_depthwise_conv_s8_dsp", "depthwise_conv_dsp.h", "mcugen_depthwise_conv_dsp_params_t",

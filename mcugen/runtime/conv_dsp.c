@@ -135,34 +135,6 @@ static void column_in_runs(const mcugen_conv_dsp_params_t *p, const window_t *wi
     }
 }
 
-/* The byte offset of every value of a window from its first, in the window's order
- * (k = (fy * filter_w + fx) * input.c + ic), made once per layer call: an interior
- * window of a layer with few input channels is then read value by value with no
- * bounds to check. Past depth (the padding to depth4), offset 0: those values meet
- * zero weights. Returns 0 when an offset would not fit int16 (then every window is
- * gathered row by row). */
-MCUGEN_COLD_FOR_SIZE static int window_offsets(const mcugen_conv_dsp_params_t *p, int16_t *offsets)
-{
-    const int32_t in_c = p->input.c;
-    const int32_t span = ((p->filter_h - 1) * p->dilation_h * p->input.w + (p->filter_w - 1) * p->dilation_w + 1) *
-                         in_c;
-    if (span > INT16_MAX) {
-        return 0;
-    }
-    int32_t k = 0;
-    for (int32_t fy = 0; fy < p->filter_h; ++fy) {
-        for (int32_t fx = 0; fx < p->filter_w; ++fx) {
-            for (int32_t ic = 0; ic < in_c; ++ic) {
-                offsets[k++] = (int16_t)(((fy * p->dilation_h * p->input.w) + fx * p->dilation_w) * in_c + ic);
-            }
-        }
-    }
-    for (; k < p->depth4; ++k) {
-        offsets[k] = 0;
-    }
-    return 1;
-}
-
 /* An interior window through its offsets: four loads make each group's word. */
 static void column_by_offsets(const int8_t *origin, const int16_t *offsets, int32_t groups, uint32_t offset2,
                               uint32_t *col, int32_t step)
@@ -368,11 +340,7 @@ void mcugen_conv_s8_dsp(const mcugen_conv_dsp_params_t *p, const int8_t *input, 
     uint32_t *cols = (uint32_t *)(void *)scratch;
     int8_t *bytes = (int8_t *)(void *)(cols + PIXELS * p->depth4 / 2);
     int8_t *sink = bytes + p->depth4;
-    /* Few input channels (not whole words): the windows' offsets, after the sink. */
-    int16_t *offsets = (p->input.c & 3) != 0 ? (int16_t *)(void *)(sink + ((p->output.c + 1) & ~1)) : NULL;
-    if (offsets != NULL && !window_offsets(p, offsets)) {
-        offsets = NULL;
-    }
+    const int16_t *offsets = (p->input.c & 3) != 0 ? p->offsets : NULL; /* few input channels: generated */
     pixel_cursor_t at = {0, 0, 0};
     window_t win;
     int8_t *out = output;

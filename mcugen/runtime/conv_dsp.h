@@ -43,16 +43,20 @@ typedef struct {
     /* Elements from one output pixel to the next: output.c, or more when the output
      * is one slice of a wider tensor (the channels of a concatenation, written in place). */
     int32_t output_stride;
+    /* For few input channels (input.c not a multiple of 4): the byte offset of every
+     * value of a window from its first, in the window's order (k = (fy * filter_w + fx)
+     * * input.c + ic), 0 past depth (the padding to depth4, which meets zero weights);
+     * made by the generator. An interior window is then read value by value with no
+     * bounds to check. NULL: every window is gathered row by row (also when an offset
+     * would not fit int16). */
+    const int16_t *offsets;
 } mcugen_conv_dsp_params_t;
 
 /* Scratch: three columns of depth4 int16 values, depth4 bytes to gather a window in,
- * output.c bytes (rounded up to even) for the results of pixels past the last one,
- * and for input.c not a multiple of 4 the int16 offsets of a window's depth4 values. */
+ * and output.c bytes (rounded up to even) for the results of pixels past the last one. */
 static inline int32_t mcugen_conv_dsp_scratch_bytes(const mcugen_conv_dsp_params_t *p)
 {
-    const int32_t base = 3 * p->depth4 * (int32_t)sizeof(int16_t) + p->depth4 + ((p->output.c + 1) & ~1);
-    /* few input channels: each window value's offset, int16 */
-    return base + ((p->input.c & 3) != 0 ? p->depth4 * (int32_t)sizeof(int16_t) : 0);
+    return 3 * p->depth4 * (int32_t)sizeof(int16_t) + p->depth4 + ((p->output.c + 1) & ~1);
 }
 
 /* filter: the packed filter as little-endian words (four int8 taps each). */

@@ -186,12 +186,25 @@ def _int8_conv_operands(graph: Graph, op: Operator) -> tuple[Tensor, Tensor, Ten
 
 def _conv_scratch(inp: Tensor, out: Tensor, depth: int) -> int:
     """mcugen_conv_dsp_scratch_bytes (conv_dsp.h): three interleaved int16 columns of
-    depth4 values, depth4 bytes to gather a window in, output.c bytes (rounded up to
-    even) for the results of pixels past the last one, and for input channels not a
-    multiple of 4 the int16 offsets of a window's values."""
+    depth4 values, depth4 bytes to gather a window in, and output.c bytes (rounded up
+    to even) for the results of pixels past the last one."""
     depth4 = align4(depth)
-    base = 3 * depth4 * 2 + depth4 + (out.shape[3] + 1) // 2 * 2
-    return base + (2 * depth4 if inp.shape[3] % 4 else 0)
+    return 3 * depth4 * 2 + depth4 + (out.shape[3] + 1) // 2 * 2
+
+
+def _window_offsets(ctx: LoweringContext, op: Operator, inp: Tensor, filter_h: int, filter_w: int, win: Window,
+                    depth4: int) -> str:
+    """The conv_dsp kernel's window offsets for a layer with few input channels (conv_dsp.h
+    mcugen_conv_dsp_params_t.offsets), or NULL where it gathers every window row by row."""
+    in_c, in_w = inp.shape[3], inp.shape[2]
+    span = ((filter_h - 1) * win.dilation_h * in_w + (filter_w - 1) * win.dilation_w + 1) * in_c
+    if in_c % 4 == 0 or span > 0x7FFF:
+        return "NULL"
+    offsets = [(fy * win.dilation_h * in_w + fx * win.dilation_w) * in_c + ic
+               for fy in range(filter_h) for fx in range(filter_w) for ic in range(in_c)]
+    offsets += [0] * (depth4 - len(offsets))
+    return ctx.add_array(f"l{op.index}_window", "int16_t", np.array(offsets, np.int16),
+                         f"byte offset of each of a window's {len(offsets)} values from its first")
 
 
 @chooses("CONV_2D")
@@ -230,6 +243,7 @@ def _lower_conv_dsp(ctx: LoweringContext, op: Operator, inp: Tensor, rows: np.nd
         ("channels", table),
         ("full_range", "1" if act_range(ctx, op, out) == (-128, 127) else "0"),
         ("output_stride", c_int(ctx.output_stride(out))),
+        ("offsets", _window_offsets(ctx, op, inp, filter_h, filter_w, win, align4(depth))),
     ]
     args = [ctx.ptr(inp, const=True), words, ctx.ptr(out), ctx.scratch("int16_t")]
     return LayerCall.of(KERNELS["mcugen_conv_s8_dsp"], op.index, op.op, comment + " [arm-dsp]", params, args,
