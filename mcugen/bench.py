@@ -148,6 +148,7 @@ def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
         report.interrupted = True
     finally:
         report.faults = dict(getattr(client, "stats", {}) or {})
+        reference.close()
     return report
 
 

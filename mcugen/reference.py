@@ -62,22 +62,85 @@ def tflm_arena(model_path: str | Path, timeout: float = 120.0) -> TflmArena:
 
 
 class TflmInterpreter:
-    """Runs a model on TFLM's reference kernels, one input set at a time."""
+    """Runs a model on TFLM's reference kernels, one input set at a time, in a child
+    process (mcugen/reference_child.py): its crash or hang becomes a
+    ReferenceInterpreterError naming the model, never a crash of mcugen."""
 
-    def __init__(self, model_path: str | Path):
+    def __init__(self, model_path: str | Path, timeout: float = 120.0):
+        import tempfile
+
+        self.model_path = Path(model_path)
+        self.timeout = timeout
+        # The child's stderr (TFLM's own messages) goes to a file: a pipe nobody reads
+        # could fill and stall it.
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "mcugen.reference_child", str(model_path), str(_MEASURE_ARENA)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+        kind, detail = self._reply("loading")
+        if kind != "ready":
+            self.close()
+            hint = "pip install tflite-micro" if "not installed" in str(detail) else None
+            raise ReferenceInterpreterError(f"tflite-micro {detail} ({self.model_path.name})" if hint is None
+                                            else f"{detail}", hint)
+
+    def _reply(self, doing: str) -> tuple[str, object]:
+        import select
+
+        from .reference_child import read_frame
+
+        ready, _, _ = select.select([self._proc.stdout], [], [], self.timeout)
+        if not ready:
+            self.close()
+            raise ReferenceInterpreterError(f"tflite-micro hung {doing} {self.model_path.name} (no answer in "
+                                            f"{self.timeout:.0f} s): TFLite Micro cannot run this model, so mcugen "
+                                            f"cannot check it")
         try:
-            from tflite_micro import runtime
-        except ImportError:
-            raise ReferenceInterpreterError(
-                "the tflite-micro reference interpreter is not installed", "pip install tflite-micro"
-            ) from None
-        try:
-            self._interp = runtime.Interpreter.from_file(str(model_path), arena_size=_MEASURE_ARENA)
-        except Exception as exc:  # the binding raises plain RuntimeError with TFLM's message
-            raise ReferenceInterpreterError(f"tflite-micro could not load {model_path}: {exc}") from None
+            return read_frame(self._proc.stdout)
+        except EOFError:
+            code = self._proc.wait()
+            self.close()
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            raise ReferenceInterpreterError(f"tflite-micro crashed ({how}) {doing} {self.model_path.name}: TFLite "
+                                            f"Micro cannot run this model, so mcugen cannot check it") from None
 
     def run(self, inputs: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:
-        for i, x in enumerate(inputs):
-            self._interp.set_input(x, i)
-        self._interp.invoke()
-        return [np.array(self._interp.get_output(i), copy=True) for i in range(n_outputs)]
+        from .reference_child import write_frame
+
+        if self._proc.poll() is not None:
+            raise ReferenceInterpreterError(f"tflite-micro is no longer running for {self.model_path.name}")
+        try:
+            write_frame(self._proc.stdin, ([np.asarray(x) for x in inputs], n_outputs))
+        except BrokenPipeError:
+            pass  # the reply below says how it died
+        kind, value = self._reply("running")
+        if kind != "ok":
+            raise ReferenceInterpreterError(f"tflite-micro {value} ({self.model_path.name})")
+        return value  # type: ignore[return-value]
+
+    def close(self) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout, self._log):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> "TflmInterpreter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -178,8 +178,8 @@ def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Pat
     inputs, outputs = graph.input_tensors(), graph.output_tensors()
     vector_sets, notes = load_vectors(list(vectors or []), inputs)
     input_sets = random_inputs(inputs, n_random, seed) + vector_sets
-    reference = TflmInterpreter(model_path)
-    expected = [reference.run(one, len(outputs)) for one in input_sets]
+    with TflmInterpreter(model_path) as reference:
+        expected = [reference.run(one, len(outputs)) for one in input_sets]
 
     own_dir = workdir is None
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="mcugen-validate-"))
