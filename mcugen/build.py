@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .children import run_group
 from .errors import FitError, McugenError
 from .firmware import read_metadata
 from .platformio_offline import (PLATFORM_NAME, PlatformioHome, offline_capable, pio_command, project_platform,
@@ -168,8 +169,9 @@ def run_pio(project_dir: Path, env_name: str, home: PlatformioHome | None, *, ve
     env = home.environment() if home is not None else user_environment()
     try:
         with shared_lock(home.core_dir) if home is not None else nullcontext():
-            proc = subprocess.run(pio_command(*args), capture_output=True, text=True, errors="replace",
-                                  env=env, timeout=_BUILD_TIMEOUT, stdin=subprocess.DEVNULL)
+            # Its own process group: Ctrl-C stops SCons and the compilers too, not only pio.
+            proc = run_group(pio_command(*args), capture_output=True, text=True, errors="replace",
+                             env=env, timeout=_BUILD_TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise BuildError(f"'pio run' did not finish in {_BUILD_TIMEOUT} s", f"project {project_dir}") from None
     except OSError as exc:

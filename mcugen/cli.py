@@ -290,6 +290,11 @@ def emulate(project: str) -> None:
                 time.sleep(0.5)
         except KeyboardInterrupt:
             click.echo("stopping QEMU")
+            interrupted = True
+        else:
+            interrupted = False
+    if interrupted:  # QEMU is stopped by now; README: Ctrl-C exits 130
+        sys.exit(130)
 
 
 @main.command()

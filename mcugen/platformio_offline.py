@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
+from .children import run_group
 from .errors import McugenError
 
 PLATFORM_NAME = "ststm32"  # what generated projects say; the stand-in installs under this name
@@ -388,8 +389,8 @@ def session(core_dir: Path | str | None = None) -> Iterator[PlatformioHome]:
 def _run_pio(core_dir: Path, *args: str) -> None:
     cmd = pio_command(*args)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=pio_environment(core_dir),
-                              timeout=_SUBPROCESS_TIMEOUT, stdin=subprocess.DEVNULL)
+        proc = run_group(cmd, capture_output=True, text=True, env=pio_environment(core_dir),
+                         timeout=_SUBPROCESS_TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise PlatformioError(f"'pio {' '.join(args)}' did not finish in {_SUBPROCESS_TIMEOUT} s") from None
     except OSError as exc:

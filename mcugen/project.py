@@ -7,6 +7,7 @@ folder is only replaced if mcugen made it (it holds the marker file).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,8 +25,18 @@ def write_project(target: Path, files: dict[str, str], description: str) -> Path
         if any(target.iterdir()) and not (target / MARKER).exists():
             raise McugenError(f"output folder {target} is not empty and was not made by mcugen",
                               "choose an empty or new folder with -o")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    for parent in reversed(target.parents):  # -o below a file: say so, not FileExistsError
+        if parent.exists() and not parent.is_dir():
+            raise McugenError(f"cannot write {target}: {parent} is a file, not a folder", "choose another -o")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise McugenError(f"cannot create {target.parent}: {exc.strerror or exc}", "choose another -o") from None
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    # mkdtemp makes its folder 0700 whatever the umask; a project is an ordinary folder.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
     try:
         for name, text in sorted(files.items()):
             path = staging / name

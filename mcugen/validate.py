@@ -115,17 +115,34 @@ def load_vectors(paths: list[Path], tensors: list[Tensor]) -> tuple[list[list[np
     for path in paths:
         t = tensors[0]
         try:
-            arr = np.load(path, allow_pickle=False)
+            with open(path, "rb") as f:
+                magic = f.read(6)
         except FileNotFoundError:
             raise McugenError(f"vector file not found: {path}") from None
+        except OSError as exc:
+            raise McugenError(f"cannot read vector file {path}: {exc.strerror or exc}") from None
+        if magic != b"\x93NUMPY":
+            raise McugenError(f"{path} is not a NumPy .npy file (it does not start with the .npy header)",
+                              "save the inputs with numpy.save(path, array)")
+        try:
+            arr = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as exc:
-            raise McugenError(f"{path} is not a NumPy .npy file ({exc})") from None
+            raise McugenError(f"{path} is not a readable NumPy .npy file ({exc})",
+                              "save the inputs with numpy.save(path, array) as a plain numeric array") from None
         if arr.dtype == np.uint8 and t.dtype == "int8":
             arr = (arr.astype(np.int16) - 128).astype(np.int8)
             notes.append(f"{Path(path).name}: uint8 vector shifted by -128 to the int8 input")
         if arr.dtype != NUMPY_DTYPES[t.dtype]:
-            raise McugenError(f"{path} holds {arr.dtype} but input {t.label()} is {t.dtype}")
-        sets.extend([row] for row in _split_batch(arr, t, path))
+            fix = f"save the inputs as {t.dtype}"
+            if t.quant is not None and arr.dtype.kind == "f" and t.dtype in ("int8", "uint8"):
+                fix += (f": quantize them first, round(x / {t.quant.scale[0]:.6g}) + {t.quant.zero_point[0]}, "
+                        f"clipped to {t.dtype}")
+            raise McugenError(f"{path} holds {arr.dtype} but input {t.label()} is {t.dtype}", fix)
+        rows = _split_batch(arr, t, path)
+        if not rows:
+            raise McugenError(f"{path} holds no inputs (a batch of 0 of shape {list(arr.shape)})",
+                              "save at least one input in it")
+        sets.extend([row] for row in rows)
     return sets, notes
 
 

@@ -112,4 +112,42 @@ def test_generate_refuses_foreign_folder(tmp_path):
 def test_validate_bad_vector_file(tmp_path):
     bad = tmp_path / "v.npy"
     bad.write_text("nope")
-    assert_clean_refusal(run_cli("validate", EXAMPLE_MODEL, "--vectors", bad), "not a NumPy")
+    proc = run_cli("validate", EXAMPLE_MODEL, "--vectors", bad)
+    assert_clean_refusal(proc, "not a NumPy .npy file", "numpy.save")
+    assert "pickled" not in proc.stderr  # a text file is not "pickled data"
+
+
+def test_validate_refuses_a_vector_file_with_no_rows(tmp_path):
+    """Zero inputs would pass as "0/0 bit-exact"."""
+    empty = tmp_path / "empty.npy"
+    shape = compile_model(EXAMPLE_MODEL).graph.input_tensors()[0].shape
+    np.save(empty, np.zeros((0,) + tuple(shape[1:]), np.int8))
+    assert_clean_refusal(run_cli("validate", EXAMPLE_MODEL, "--inputs", "0", "--vectors", empty), "holds no inputs",
+                         "at least one input")
+
+
+def test_validate_says_how_to_quantize_float_vectors(tmp_path):
+    floats = tmp_path / "f.npy"
+    shape = compile_model(EXAMPLE_MODEL).graph.input_tensors()[0].shape
+    np.save(floats, np.zeros(shape, np.float32))
+    assert_clean_refusal(run_cli("validate", EXAMPLE_MODEL, "--vectors", floats), "holds float32", "quantize them")
+
+
+def test_output_below_a_file_is_refused_in_one_line(tmp_path):
+    (tmp_path / "file").write_text("x")
+    proc = run_cli("generate", EXAMPLE_MODEL, "--board", "host", "-o", tmp_path / "file" / "out")
+    assert_clean_refusal(proc, "is a file, not a folder", "another -o")
+
+
+def test_project_folders_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    from mcugen.project import write_project
+
+    old = os.umask(0o022)
+    try:
+        out = write_project(tmp_path / "p", {"a.txt": "x"}, "test")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o755

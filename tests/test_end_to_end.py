@@ -127,3 +127,55 @@ def test_ctrl_c_stops_qemu_and_keeps_the_partial_report(tmp_path):
     assert "Partial report" in (report_dir / "report.md").read_text()
     time.sleep(0.5)
     assert subprocess.run(["pgrep", "-f", elf], capture_output=True).returncode == 1, "QEMU left running"
+    # `mcugen emulate` stops QEMU on Ctrl-C and exits 130 as README says.
+    proc = subprocess.Popen([sys.executable, "-m", "mcugen", "emulate", str(project)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not subprocess.run(["pgrep", "-f", elf], capture_output=True).stdout:
+        time.sleep(0.2)
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "stopping QEMU" in out
+    time.sleep(0.5)
+    assert subprocess.run(["pgrep", "-f", elf], capture_output=True).returncode == 1, "QEMU left running"
+
+
+def test_ctrl_c_during_build_stops_platformio_and_the_compilers(tmp_path):
+    """SIGINT to mcugen alone (not its process group) must still stop pio, SCons and gcc."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    project = tmp_path / "fw"
+    assert run_cli("generate", shared_model_or_example(), "-o", project).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "mcugen", "build", str(project)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    compiling = False
+    while time.monotonic() < deadline and proc.poll() is None:  # until a compiler works on the project
+        found = subprocess.run(["pgrep", "-f", f"(scons|gcc|cc1).*{project}"], capture_output=True,
+                               text=True).stdout.split()
+        if found:
+            compiling = True
+            break
+        time.sleep(0.05)
+    if not compiling:
+        proc.kill()
+        pytest.skip("the build finished before a compiler could be seen")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    # Right away: a compiler left behind would still be busy with the model's big C file.
+    left = subprocess.run(["pgrep", "-af", str(project)], capture_output=True, text=True).stdout
+    assert left == "", f"still running: {left}"
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+
+
+def shared_model_or_example():
+    """The biggest model at hand (the longest build), or the example."""
+    return next((p for p in VALID_MODELS if p.stem == "person_detect"), EXAMPLE_MODEL)
