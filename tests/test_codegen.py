@@ -62,6 +62,29 @@ def test_generation_is_deterministic():
     assert "mcugen_model.c" in a and "mcugen_model.h" in a
 
 
+@pytest.mark.parametrize("memory", ["fast", "small"])
+def test_generation_is_deterministic_across_processes(tmp_path, memory):
+    """Separate processes with different hash seeds (set and dict orders, the planner's
+    searches) write byte-identical projects."""
+    import os
+    import subprocess
+    import sys
+
+    model = next((p for p in VALID_MODELS if p.stem == "pretrainedResnet_quant"), EXAMPLE_MODEL)
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        proc = subprocess.run([sys.executable, "-m", "mcugen", "generate", str(model), "--board", "qemu-cm7",
+                               "--memory", memory, "-o", str(out)], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out)
+    names = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+
+
 def test_generated_code_is_readable_and_aligned(tmp_path):
     proc = run_cli("generate", EXAMPLE_MODEL, "--board", "host", "-o", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
