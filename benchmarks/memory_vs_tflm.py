@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import sys
@@ -34,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from kernels_vs_cmsis_nn import elf_flash, ramp_input  # noqa: E402
+from kernels_vs_cmsis_nn import elf_flash, geomean, ramp_input  # noqa: E402
 
 from mcugen.bench import run_bench  # noqa: E402
 from mcugen.boards import get_board  # noqa: E402
@@ -103,10 +102,6 @@ def measure(model: Path, board_id: str, strategy: str, kernels: str, work: Path)
     run.bit_exact = report.bit_exact == 1
     run.flash = elf_flash(build.elf)
     return run
-
-
-def geomean(values: list[float]) -> float:
-    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import McugenError
+from .plan import MEMORY_CHOICES
 from .target import AUTO, HOST, KERNEL_CHOICES
 
 EXIT_VERDICT = 1
@@ -29,7 +30,7 @@ KERNELS_OPTION = click.option(
 
 
 MEMORY_OPTION = click.option(
-    "--memory", type=click.Choice(["auto", "fast", "small"]), default="auto", show_default=True,
+    "--memory", type=click.Choice(MEMORY_CHOICES), default="auto", show_default=True,
     help="Memory plan: fast runs every layer whole; small also runs windowed layers in row strips over their "
          "used-up input (less RAM, a little more time); auto takes fast when it fits the board, else small.")
 

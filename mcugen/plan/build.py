@@ -13,10 +13,13 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..ir import DTYPE_BYTES, Graph, Operator
 from ..ops import data_inputs, row_window, spec_for
-from .program import Buffer, Call, Move, Program, Rows, call_view, row_bytes, row_count
+from .program import Buffer, Call, Move, Program, Rows, call_view, row_bytes, row_count, row_pitch
 from .stages import Stage, schedule
+
 
 class KernelNeeds:
     """What the plan must know of the kernels the code generator will call (the plan
@@ -34,6 +37,7 @@ class KernelNeeds:
         """The layer's kernel can write its output pixels further apart than its channels
         (into its slice of a concatenation's channels)."""
         return False
+
 
 # A strip costs a kernel call's set-up (and, for a window taller than its stride,
 # re-reading the rows strips share); the input rows a strip frees are what let the
@@ -65,10 +69,7 @@ class _Buffers:
 
     def rows(self, t: int, start: int, stop: int) -> Rows:
         """Rows of a tensor stored whole."""
-        tensor = self.graph.tensor(t)
-        pitch = row_bytes(tensor)
-        if t in self.stride:
-            pitch = pitch // tensor.shape[3] * self.stride[t]
+        pitch = row_pitch(self.graph.tensor(t), self.stride.get(t))
         return Rows(t, start, stop, self.tensor(t), self.at.get(t, 0) + start * pitch)
 
     def nest(self, t: int, buffer: int, at: int, stride: int | None = None) -> None:
@@ -130,28 +131,36 @@ def _whole(graph: Graph, op: Operator, pos: int, buffers: _Buffers) -> Call:
     return Call(pos, reads, writes)
 
 
+def _strip_call(graph: Graph, op: Operator, pos: int, start: int, stop: int,
+                where: Callable[[int, int, int], Rows]) -> Call | None:
+    """Layer `pos` making output rows [start, stop) from the input rows they need, each
+    placed by where(tensor, first row, stop row); None if a strip would read nothing."""
+    window = row_window(graph, op)
+    reads = []
+    pad_top = 0
+    for t in data_inputs(op):
+        if graph.tensor(t).is_constant:
+            continue
+        lo, hi = window.input_rows(start, stop, row_count(graph.tensor(t)))
+        if hi <= lo:
+            return None
+        reads.append(where(t, lo, hi))
+        pad_top = lo - (start * window.stride - window.pad)
+    return Call(pos, tuple(reads), (where(op.outputs[0], start, stop),), pad=(pad_top, window.pad_cols),
+                whole=False)
+
+
 def _strips(graph: Graph, op: Operator, pos: int, buffers: _Buffers, rows_per_call: int,
             reverse: bool) -> list[Call] | None:
-    window = row_window(graph, op)
-    if window is None:
+    if row_window(graph, op) is None:
         return None
-    out_t = op.outputs[0]
-    out = graph.tensor(out_t)
-    height = row_count(out)
-    ins = [t for t in data_inputs(op) if not graph.tensor(t).is_constant]
+    height = row_count(graph.tensor(op.outputs[0]))
     calls = []
     for start in range(0, height, rows_per_call):
-        stop = min(height, start + rows_per_call)
-        reads = []
-        pad_top = 0
-        for t in ins:
-            lo, hi = window.input_rows(start, stop, row_count(graph.tensor(t)))
-            if hi <= lo:
-                return None  # a strip that reads nothing: leave such a layer whole
-            reads.append(buffers.rows(t, lo, hi))
-            pad_top = lo - (start * window.stride - window.pad)
-        write = buffers.rows(out_t, start, stop)
-        calls.append(Call(pos, tuple(reads), (write,), pad=(pad_top, window.pad_cols), whole=False))
+        call = _strip_call(graph, op, pos, start, min(height, start + rows_per_call), buffers.rows)
+        if call is None:
+            return None  # a strip that reads nothing: leave such a layer whole
+        calls.append(call)
     return calls[::-1] if reverse else calls
 
 
@@ -161,9 +170,8 @@ def _stage_calls(graph: Graph, stage: Stage, buffers: _Buffers) -> list[Call | M
     lines = {t: buffers.new(plan.capacity(t) * row_bytes(graph.tensor(t)), "line") for t in plan.internal}
 
     def place(t: int, start: int, stop: int, s: int) -> Rows:
-        rb = row_bytes(graph.tensor(t))
         if t in lines:
-            return Rows(t, start, stop, lines[t], (start - plan.base[t][s]) * rb)
+            return Rows(t, start, stop, lines[t], (start - plan.base[t][s]) * row_bytes(graph.tensor(t)))
         return buffers.rows(t, start, stop)
 
     entries: list[Call | Move] = []
@@ -179,17 +187,10 @@ def _stage_calls(graph: Graph, stage: Stage, buffers: _Buffers) -> list[Call | M
             start, stop = (plan.hi[t][s - 1] if s else 0), plan.hi[t][s]
             if stop <= start:
                 continue
-            window = row_window(graph, op)
-            reads = []
-            pad_top = 0
-            for u in data_inputs(op):
-                if graph.tensor(u).is_constant:
-                    continue
-                lo, hi = window.input_rows(start, stop, row_count(graph.tensor(u)))
-                reads.append(place(u, lo, hi, s))
-                pad_top = lo - (start * window.stride - window.pad)
-            entries.append(Call(pos, tuple(reads), (place(t, start, stop, s),), pad=(pad_top, window.pad_cols),
-                                whole=False))
+            call = _strip_call(graph, op, pos, start, stop, lambda u, a, b, s=s: place(u, a, b, s))
+            if call is None:  # the schedule only asks for rows that read some: a bug if not
+                raise AssertionError(f"patch {s} of layer {op.index} reads no input rows")
+            entries.append(call)
     return entries
 
 

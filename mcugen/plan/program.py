@@ -29,6 +29,14 @@ def row_bytes(t: Tensor) -> int:
     return t.nbytes // row_count(t)
 
 
+def row_pitch(t: Tensor, stride: int | None = None) -> int:
+    """Bytes from one row of `t` to the next as stored: its own row, or with its pixels
+    `stride` elements apart (a channel slice of a wider image)."""
+    if stride is None:
+        return row_bytes(t)
+    return row_bytes(t) // t.shape[3] * stride
+
+
 @dataclass(frozen=True)
 class Rows:
     """Rows [start, stop) of a tensor, held at byte `at` of buffer `buffer`."""
@@ -102,11 +110,7 @@ class Program:
 
     def row_pitch(self, t: int) -> int:
         """Bytes from one row of `t` to the next where it is stored."""
-        tensor = self.graph.tensor(t)
-        stride = self.tensor_stride.get(t)
-        if stride is None:
-            return row_bytes(tensor)
-        return tensor.shape[2] * stride * (row_bytes(tensor) // (tensor.shape[2] * tensor.shape[3]))
+        return row_pitch(self.graph.tensor(t), self.tensor_stride.get(t))
 
     def row_extent(self, t: int) -> int:
         """Bytes from the first to past the last of one row's bytes (a channel slice's row
