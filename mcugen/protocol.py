@@ -1,4 +1,4 @@
-"""The benchmark agent's wire protocol, version 1, host side (docs/protocol.md).
+"""The benchmark agent's wire protocol, version 2, host side (docs/protocol.md).
 
 Frames, the streaming parser (the same resynchronisation rules as the device's
 mcugen_frame.c), typed payloads and the errors of talking to an agent. No I/O
@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from .errors import McugenError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 SYNC = b"\xa5\x5a"
 MAX_PAYLOAD = 1024
 HEADER_BYTES = 6
@@ -25,6 +25,9 @@ MAX_CHUNK = MAX_PAYLOAD - 5  # data bytes in one SET_INPUT request or GET_OUTPUT
 PROFILE_MAX_PER_REPLY = 120
 REPLY_BIT = 0x80
 MAX_STRING = 63  # the agent cuts HELLO strings to this many bytes
+# Zero bytes the host sends after every request: they complete a frame that lost up to
+# this many bytes on the way, so the device answers BAD_CRC at once instead of waiting.
+REQUEST_TAIL = bytes(4)
 
 
 class Command(enum.IntEnum):
@@ -204,6 +207,19 @@ class FrameParser:
     def reset(self) -> None:
         self._buf.clear()
 
+    def flush(self) -> list[Frame | CrcError]:
+        """Gives up on the frame held (its missing bytes are not coming): reports it
+        as a CrcError and hunts again from the byte after its A5, as the device does
+        when the idle fill completes a frame. Returns the events found meanwhile."""
+        events: list[Frame | CrcError] = []
+        buf = self._buf
+        while buf:
+            if len(buf) >= HEADER_BYTES:
+                events.append(CrcError(buf[2], buf[3], buf[4] | (buf[5] << 8)))
+            del buf[:1]
+            self._scan(events)
+        return events
+
     def feed(self, data: bytes) -> list[Frame | CrcError]:
         events: list[Frame | CrcError] = []
         buf = self._buf
@@ -339,6 +355,8 @@ class Hello:
     arena_bytes: int
     inputs: tuple[TensorInfo, ...] = ()
     outputs: tuple[TensorInfo, ...] = ()
+    # Last as a field (callers build Hello by position), on the wire right after frames.
+    invokes: int = 0
 
     @property
     def board(self) -> str:
@@ -358,7 +376,7 @@ class Hello:
     def encode(self) -> bytes:
         if len(self.model_sha256) != 32:
             raise ValueError("model_sha256 must be 32 bytes")
-        out = struct.pack("<BBII", self.version, self.counter_kind, self.clock_hz, self.frames)
+        out = struct.pack("<BBIII", self.version, self.counter_kind, self.clock_hz, self.frames, self.invokes)
         out += _string(self.board_id) + _string(self.build_id) + self.model_sha256
         out += struct.pack("<IBB", self.arena_bytes, len(self.inputs), len(self.outputs))
         return out + b"".join(t.encode() for t in (*self.inputs, *self.outputs))
@@ -371,14 +389,15 @@ class Hello:
             raise ProtocolVersionError(
                 f"the agent speaks protocol version {version}, this mcugen speaks {PROTOCOL_VERSION}",
                 "regenerate and rebuild the firmware with this mcugen")
-        counter_kind, clock_hz, frames = r.unpack("BII")
+        counter_kind, clock_hz, frames, invokes = r.unpack("BIII")
         board_id, build_id = r.string(), r.string()
         sha = r.take(32)
         arena_bytes, n_in, n_out = r.unpack("IBB")
         inputs = tuple(TensorInfo.read(r) for _ in range(n_in))
         outputs = tuple(TensorInfo.read(r) for _ in range(n_out))
         r.end()
-        return cls(version, counter_kind, clock_hz, frames, board_id, build_id, sha, arena_bytes, inputs, outputs)
+        return cls(version, counter_kind, clock_hz, frames, board_id, build_id, sha, arena_bytes, inputs, outputs,
+                   invokes)
 
 
 @dataclass(frozen=True)
@@ -419,13 +438,15 @@ class SetInputReply(_FixedLayout):
 @dataclass(frozen=True)
 class InvokeResult(_FixedLayout):
     """INVOKE's reply: the model's status, the counter delta of the whole
-    invocation and the frames the agent handled since boot."""
+    invocation, the frames the agent handled since boot and the INVOKEs that
+    ran the model since boot (this one included; a replayed reply repeats it)."""
 
     status: int
     count: int
     frames: int
+    invokes: int = 0
 
-    LAYOUT: ClassVar[str] = "BQI"
+    LAYOUT: ClassVar[str] = "BQII"
     WHAT: ClassVar[str] = "INVOKE reply"
 
 

@@ -161,9 +161,9 @@ TENSORS_OUT = (TensorInfo(1, (1, 2, 3, 5, 7, 10), OUT_BYTES[0], 0.125, 7), Tenso
 BUILD_ID = "a build id longer than sixty-three bytes, to be cut by the agent: 0123456789"[:63]
 
 
-def _hello(frames: int) -> bytes:
-    return Hello(1, 1, 48_000_000, frames, "fuzz-board", BUILD_ID, bytes.fromhex(SHA), 4096,
-                 TENSORS_IN, TENSORS_OUT).encode()
+def _hello(frames: int, invokes: int) -> bytes:
+    return Hello(2, 1, 48_000_000, frames, "fuzz-board", BUILD_ID, bytes.fromhex(SHA), 4096,
+                 TENSORS_IN, TENSORS_OUT, invokes).encode()
 
 
 class Mirror:
@@ -175,7 +175,7 @@ class Mirror:
         self.frames = 0
         self.invoked = False
         self.outputs_valid = False
-        self.last_invoke_seq: int | None = None
+        self.last_invoke_seq: int | None = None  # of the last INVOKE that ran, while no SET_INPUT came since
         self.invoke_reply = b""
         self.ran = 0
 
@@ -194,11 +194,10 @@ class Mirror:
         t, seq, p = event.type, event.seq, event.payload
         repeat = t == Command.INVOKE and not p and self.last_invoke_seq == seq
         self.frames += 1
-        self.last_invoke_seq = None
         err = lambda code: (wire_type(Command.ERROR), seq, code)  # noqa: E731
         reply = lambda payload: (t | 0x80, seq, payload)  # noqa: E731
         if t == Command.HELLO:
-            return err(ErrorCode.BAD_LENGTH) if p else reply(_hello(self.frames))
+            return err(ErrorCode.BAD_LENGTH) if p else reply(_hello(self.frames, self.ran))
         if t == Command.SET_INPUT:
             if len(p) < 6:
                 return err(ErrorCode.BAD_LENGTH)
@@ -211,6 +210,7 @@ class Mirror:
                 return err(ErrorCode.OUT_OF_RANGE)
             self.inputs[index][offset : offset + len(data)] = data
             self.outputs_valid = False
+            self.last_invoke_seq = None
             return reply(struct.pack("<BIH", index, offset, len(data)))
         if t == Command.INVOKE:
             if p:
@@ -219,8 +219,8 @@ class Mirror:
                 self._run()
                 self.invoked = self.outputs_valid = True
                 count = COUNTER_STEP * (2 * LAYERS + 1)
-                self.invoke_reply = InvokeResult(0, count, self.frames).encode()
-            self.last_invoke_seq = seq
+                self.invoke_reply = InvokeResult(0, count, self.frames, self.ran).encode()
+                self.last_invoke_seq = seq
             return reply(self.invoke_reply)
         if t == Command.GET_OUTPUT:
             if len(p) != 7:
@@ -422,7 +422,7 @@ def _run_driver(exe: Path, cases: list[bytes]) -> list[bytes]:
 def _check(records: list[bytes], cases: list[bytes]) -> dict[str, int]:
     boot = FrameParser().feed(records[0])
     assert len(boot) == 1 and boot[0].type == 0xFE and boot[0].seq == 0, boot
-    assert boot[0].payload == _hello(0)
+    assert boot[0].payload == _hello(0, 0)
     mirror = Mirror()
     device_rx = FrameParser()
     tally = {"requests": 0, "errors": 0, "bad_crc": 0, "replayed": 0}

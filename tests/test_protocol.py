@@ -13,6 +13,7 @@ from mcugen.protocol import (
     MAX_CHUNK,
     MAX_FRAME_BYTES,
     MAX_PAYLOAD,
+    REQUEST_TAIL,
     AgentError,
     AgentErrorReply,
     BadReplyError,
@@ -44,9 +45,9 @@ from mcugen.protocol import (
 )
 
 F32_1_255 = struct.unpack("<f", struct.pack("<f", 1 / 255))[0]  # scales travel as float32
-HELLO = Hello(1, 0, 64_000_000, 17, "qemu-cm7", "mcugen 0.1.0 deadbeef", bytes(range(32)), 12345,
+HELLO = Hello(2, 0, 64_000_000, 17, "qemu-cm7", "mcugen 0.1.0 deadbeef", bytes(range(32)), 12345,
               (TensorInfo(1, (1, 32, 32, 3), 3072, F32_1_255, -128),),
-              (TensorInfo(1, (1, 4), 4, 0.00390625, -128), TensorInfo(5, (), 4, 0.0, 0)))
+              (TensorInfo(1, (1, 4), 4, 0.00390625, -128), TensorInfo(5, (), 4, 0.0, 0)), invokes=9)
 
 
 def test_crc_is_zlib_crc32():
@@ -75,7 +76,7 @@ def test_wire_types_and_names():
     HELLO,
     SetInputRequest(1, 1019 * 3, bytes(range(200))),
     SetInputReply(0, 4096, 1019),
-    InvokeResult(0, 2**40 + 5, 123456),
+    InvokeResult(0, 2**40 + 5, 123456, 77),
     GetOutputRequest(2, 70000, 1019),
     GetOutputReply(0, 1019, b"\xff\x00\x80"),
     ProfileRequest(120),
@@ -94,6 +95,7 @@ def test_hello_fields():
     assert h.board == "qemu-cm7" and h.model_sha256_hex == bytes(range(32)).hex()
     assert h.counter_name == "cycles" and h.inputs[0].dtype_name == "int8" and h.outputs[1].shape == ()
     assert h.inputs[0].scale == pytest.approx(1 / 255)
+    assert (h.frames, h.invokes) == (17, 9) and HELLO.encode()[6:14] == struct.pack("<II", 17, 9)
 
 
 def test_bad_payloads_raise_clear_errors():
@@ -102,8 +104,8 @@ def test_bad_payloads_raise_clear_errors():
         Hello.decode(raw[:-1])
     with pytest.raises(BadReplyError, match="too many"):
         Hello.decode(raw + b"\x00")
-    with pytest.raises(ProtocolVersionError, match="version 2"):
-        Hello.decode(b"\x02" + raw[1:])
+    with pytest.raises(ProtocolVersionError, match="version 1, this mcugen speaks 2"):
+        Hello.decode(b"\x01" + raw[1:])
     with pytest.raises(BadReplyError):
         InvokeResult.decode(b"\x00" * 12)
     with pytest.raises(BadReplyError):
@@ -188,3 +190,50 @@ def test_chunk_size_fills_a_frame():
     assert len(SetInputRequest(0, 0, bytes(MAX_CHUNK)).encode()) == MAX_PAYLOAD
     assert len(GetOutputReply(0, 0, bytes(MAX_CHUNK)).encode()) == MAX_PAYLOAD
     assert len(ProfileReply(500, 0, tuple(range(120))).encode()) <= MAX_PAYLOAD
+
+
+def test_zero_length_frame():
+    """A frame with no payload is 10 bytes: header, length 0, the CRC of the header alone."""
+    frame = encode_frame(Command.INVOKE, 200)
+    assert frame == b"\xa5\x5a\x03\xc8\x00\x00" + struct.pack("<I", zlib.crc32(b"\x03\xc8\x00\x00"))
+    assert decode_frame(frame) == Frame(Command.INVOKE, 200, b"")
+    # Two back to back, with the host's tail of zeros between them: both found, nothing held.
+    p = FrameParser()
+    assert p.feed(frame + REQUEST_TAIL + frame) == [Frame(Command.INVOKE, 200)] * 2 and p.pending == 0
+    # Byte by byte, the frame completes on its last CRC byte and not before.
+    p = FrameParser()
+    assert all(p.feed(bytes([b])) == [] for b in frame[:-1]) and p.feed(frame[-1:]) == [Frame(Command.INVOKE, 200)]
+    # A length field of 0 on a frame that carried a payload: the CRC fails at the 10th byte.
+    damaged = bytearray(encode_frame(Command.SET_INPUT, 4, b"\x00" * 6))
+    damaged[4] = 0
+    events = FrameParser().feed(bytes(damaged))
+    assert isinstance(events[0], CrcError) and (events[0].seq, events[0].length) == (4, 0)
+    with pytest.raises(ValueError):
+        decode_frame(frame[:-1])
+
+
+def test_a_dropped_byte_is_completed_by_the_request_tail():
+    """What the device sees when one byte of a request is lost: the tail's first zero
+    completes the frame at once (BAD_CRC, no wait), and the retry behind it is found."""
+    request = encode_frame(Command.SET_INPUT, 7, b"\x00\x00\x00\x00\x00" + bytes(range(1, 41)))
+    for lost in range(2, len(request)):
+        if lost in (4, 5):
+            continue  # a length byte: the frame claims other bytes (the idle fill's case)
+        damaged = request[:lost] + request[lost + 1 :]
+        events = FrameParser().feed(damaged + REQUEST_TAIL + request + REQUEST_TAIL)
+        assert isinstance(events[0], CrcError), (lost, events)
+        assert events[0].seq == 7 or lost in (2, 3), (lost, events)  # losing type or seq shifts the header
+        assert events[-1] == decode_frame(request), lost
+
+
+def test_flush_gives_up_a_held_frame_and_finds_what_hides_in_it():
+    good = encode_frame(Command.HELLO, 3)
+    claims_more = bytearray(encode_frame(Command.PROFILE, 2, b"\x00\x00"))
+    claims_more[4] = 200  # now waits for 200 payload bytes that are not coming
+    p = FrameParser()
+    assert p.feed(bytes(claims_more) + good) == [] and p.pending == len(claims_more) + len(good)
+    events = p.flush()
+    assert isinstance(events[0], CrcError) and events[0].seq == 2 and events[0].length == 200
+    assert events[1:] == [Frame(Command.HELLO, 3)] and p.pending == 0
+    p.feed(good[:5])
+    assert p.flush() == [] and p.pending == 0  # a header cut short is dropped without an event

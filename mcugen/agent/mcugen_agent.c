@@ -17,7 +17,7 @@
 
 /* HELLO strings are cut to this many bytes, so that the reply's size is known. */
 #define MCUGEN_AGENT_MAX_STRING 63u
-#define MCUGEN_AGENT_HELLO_FIXED (1u + 1u + 4u + 4u + 2u * (1u + MCUGEN_AGENT_MAX_STRING) + 32u + 4u + 1u + 1u)
+#define MCUGEN_AGENT_HELLO_FIXED (1u + 1u + 4u + 4u + 4u + 2u * (1u + MCUGEN_AGENT_MAX_STRING) + 32u + 4u + 1u + 1u)
 #define MCUGEN_AGENT_HELLO_PER_TENSOR (1u + 1u + 6u * 4u + 4u + 4u + 4u)
 #define MCUGEN_AGENT_LAYERS (MCUGEN_MODEL_LAYER_COUNT > 0 ? MCUGEN_MODEL_LAYER_COUNT : 1)
 
@@ -38,11 +38,17 @@ static uint8_t tx[MCUGEN_FRAME_MAX_PAYLOAD];
 static size_t tx_len;
 
 static uint32_t frames_handled;   /* CRC-good frames since boot, the current one included */
+static uint32_t invokes_run;      /* INVOKEs that ran the model since boot */
 static uint8_t invoked;           /* an INVOKE ran since boot: PROFILE has data */
 static uint8_t outputs_valid;     /* an INVOKE ran since boot and no SET_INPUT since */
-static uint8_t last_was_invoke;   /* the previous CRC-good frame was an INVOKE that was answered */
+/* The last INVOKE that ran, for answering its retries: its seq and reply are
+ * kept until something may change the model's inputs (an accepted SET_INPUT,
+ * an application command). Frames in between that change nothing (HELLO,
+ * GET_OUTPUT, PROFILE, refused requests, frames with a bad CRC) keep it, so a
+ * retry is answered from here however the exchange around it went. */
+static uint8_t invoke_replayable;
 static uint8_t last_invoke_seq;
-static uint8_t last_invoke_reply[13];
+static uint8_t last_invoke_reply[17];
 
 static mcugen_agent_handler_fn app_handler;
 
@@ -158,6 +164,7 @@ static void build_hello(void)
     put_u8((uint32_t)(MCUGEN_BOARD_COUNTER_KIND));
     put_u32((uint32_t)(MCUGEN_BOARD_CLOCK_HZ));
     put_u32(frames_handled);
+    put_u32(invokes_run);
     put_str(MCUGEN_BOARD_ID);
     put_str(MCUGEN_FIRMWARE_BUILD_ID);
     for (size_t i = 0; i < 32; ++i) {
@@ -200,6 +207,7 @@ static void handle_set_input(const mcugen_frame_t *f)
     }
     memcpy(dst + offset, f->payload + 5, n);
     outputs_valid = 0;
+    invoke_replayable = 0; /* the next INVOKE runs on new inputs: never a retry */
     tx_len = 0;
     put_u8(index);
     put_u32(offset);
@@ -207,32 +215,34 @@ static void handle_set_input(const mcugen_frame_t *f)
     send_reply(MCUGEN_CMD_SET_INPUT | MCUGEN_REPLY_BIT, f->seq);
 }
 
-static void handle_invoke(const mcugen_frame_t *f, int repeat)
+static void handle_invoke(const mcugen_frame_t *f)
 {
     if (f->length != 0) {
         send_error(f->seq, MCUGEN_ERR_BAD_LENGTH, "bad length");
         return;
     }
-    if (!repeat) {
-        /* A retried INVOKE (same seq, nothing in between) is answered again
-         * without running the model: the first run may have overwritten the
-         * inputs' arena bytes. */
+    /* A retried INVOKE (the seq of the last one that ran, no new inputs since)
+     * is answered again without running the model: the first run may have
+     * overwritten the inputs' arena bytes, and its reply may be all that was lost. */
+    if (!(invoke_replayable && f->seq == last_invoke_seq)) {
         for (unsigned i = 0; i < mcugen_agent_layer_count; ++i) {
             layer_counts[i] = 0;
         }
         uint64_t start = mcugen_board_counter();
         int status = mcugen_model_invoke();
         uint64_t count = mcugen_board_counter() - start;
+        ++invokes_run;
         invoked = 1;
         outputs_valid = 1;
         tx_len = 0;
         put_u8((uint32_t)status & 0xFFu);
         put_u64(count);
         put_u32(frames_handled);
+        put_u32(invokes_run);
         memcpy(last_invoke_reply, tx, sizeof last_invoke_reply);
+        invoke_replayable = 1;
+        last_invoke_seq = f->seq;
     }
-    last_was_invoke = 1;
-    last_invoke_seq = f->seq;
     tx_len = 0;
     put_bytes(last_invoke_reply, sizeof last_invoke_reply);
     send_reply(MCUGEN_CMD_INVOKE | MCUGEN_REPLY_BIT, f->seq);
@@ -303,9 +313,7 @@ static void handle_profile(const mcugen_frame_t *f)
 
 static void handle_frame(const mcugen_frame_t *f)
 {
-    int repeat = f->type == MCUGEN_CMD_INVOKE && f->length == 0 && last_was_invoke && last_invoke_seq == f->seq;
     ++frames_handled;
-    last_was_invoke = 0;
     switch (f->type) {
     case MCUGEN_CMD_HELLO:
         if (f->length != 0) {
@@ -319,7 +327,7 @@ static void handle_frame(const mcugen_frame_t *f)
         handle_set_input(f);
         return;
     case MCUGEN_CMD_INVOKE:
-        handle_invoke(f, repeat);
+        handle_invoke(f);
         return;
     case MCUGEN_CMD_GET_OUTPUT:
         handle_get_output(f);
@@ -329,6 +337,7 @@ static void handle_frame(const mcugen_frame_t *f)
         return;
     default:
         if (app_handler != NULL && f->type < MCUGEN_REPLY_BIT && app_handler(f)) {
+            invoke_replayable = 0; /* an application command may have changed the inputs */
             return;
         }
         send_error(f->seq, MCUGEN_ERR_UNKNOWN_COMMAND, "unknown command");
@@ -364,9 +373,10 @@ void mcugen_agent_start(void)
 {
     mcugen_frame_rx_init(&rx);
     frames_handled = 0;
+    invokes_run = 0;
     invoked = 0;
     outputs_valid = 0;
-    last_was_invoke = 0;
+    invoke_replayable = 0;
     last_invoke_seq = 0;
     memset(last_invoke_reply, 0, sizeof last_invoke_reply);
     memset(layer_counts, 0, sizeof layer_counts);

@@ -1,6 +1,6 @@
 /* mcugen benchmark agent: runs the generated model on request from the host.
  *
- * Speaks protocol version 1 (docs/protocol.md) over the board's serial link
+ * Speaks protocol version 2 (docs/protocol.md) over the board's serial link
  * (mcugen_board.h): answers HELLO, SET_INPUT, INVOKE, GET_OUTPUT and PROFILE,
  * and every malformed request with an ERROR. Portable C99, no allocation, no
  * stdio; everything lives in static memory of fixed size.
@@ -31,7 +31,7 @@
 #define MCUGEN_FRAME_ERROR 0xFFu /* 0x7F | 0x80 */
 #define MCUGEN_FRAME_RESULT 0xFDu /* 0x7D | 0x80: an application's result, sent unasked */
 
-#define MCUGEN_PROTOCOL_VERSION 1u
+#define MCUGEN_PROTOCOL_VERSION 2u
 #define MCUGEN_PROFILE_MAX_PER_REPLY 120u
 
 /* ERROR codes. */

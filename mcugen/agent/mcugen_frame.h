@@ -1,4 +1,4 @@
-/* mcugen benchmark agent: the frame layer of protocol version 1 (docs/protocol.md).
+/* mcugen benchmark agent: the frame layer of the wire protocol (docs/protocol.md; unchanged since version 1).
  *
  *   A5 5A | type | seq | length (u16 LE, <= 1024) | payload | CRC-32 (u32 LE)
  *
