@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import collections
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
-from .link_policy import ChunkSize, ReplyDeadline, RetryBudget, retry_pause_s
+from .link_policy import STALL_S, ChunkSize, ReplyDeadline, RetryBudget, retry_pause_s
 from .protocol import (
     MAX_CHUNK,
     MAX_FRAME_BYTES,
@@ -424,12 +424,7 @@ class AgentClient:
 
     def _read_event(self, deadline: float) -> Frame | CrcError | None:
         while not self._events:
-            now = time.monotonic()
-            if self._parser.pending and now - self._last_rx > self._exchange_deadline.seconds(MAX_FRAME_BYTES):
-                # A frame began and its end never came (the device sends a frame at once): it lost bytes.
-                self._events.extend(self._parser.flush())
-                continue
-            if now >= deadline:
+            if time.monotonic() >= deadline:
                 return None
             try:
                 waiting = self.port.in_waiting
@@ -437,10 +432,16 @@ class AgentClient:
             except Exception as exc:  # noqa: BLE001
                 raise PortError(f"reading from {self._port_name()} failed: {exc}",
                                 "is the board still connected (or the emulator still running)?") from None
+            now = time.monotonic()
             if data:
-                self._last_rx = time.monotonic()
+                self._last_rx = now
                 self._stats.bytes_received += len(data)
                 self._events.extend(self._parser.feed(data))
+            elif self._parser.pending and now - self._last_rx > min(self.timeout, STALL_S):
+                # A frame began and stopped arriving (the device sends a frame at once): it lost
+                # bytes. Checked only after a read found nothing, so a host that was itself
+                # descheduled reads what waits before judging.
+                self._events.extend(self._parser.flush())
         return self._events.popleft()
 
     def _request(self, command: Command, payload: bytes, timeout: float | None = None, *, chunk: int = 0,
@@ -457,7 +458,7 @@ class AgentClient:
         deadline = self._deadline(command, timeout)
         wire_bytes = len(frame) + len(REQUEST_TAIL) + reply_bytes
         failures: list[str] = []
-        received_before = self._stats.bytes_received
+        damage_before = self._damage_seen()
         self._stats.requests += 1
         while True:
             if failures:
@@ -472,20 +473,27 @@ class AgentClient:
             failures.append(outcome)
             if outcome == "timeout":
                 deadline.timed_out()
-            self._check_give_up(name, failures, self._stats.bytes_received > received_before)
+            self._check_give_up(name, failures, self._damage_seen() > damage_before)
             self._stats.retries += 1
-            if chunk:
+            if chunk and 2 * chunk >= self._chunk.bytes:
+                # A frame near the chunk size failed: smaller frames stand a better chance. (A short
+                # last chunk failing says little about full ones; it is only sent again.)
                 self._chunk.failed()
                 if self._chunk.bytes < chunk:
                     self._trace("--", name, seq, len(payload), f"given up: its bytes go again in "
                                 f"{self._chunk.bytes}-byte chunks")
                     raise _Abandoned()
 
-    def _check_give_up(self, name: str, failures: list[str], heard: bool) -> None:
+    def _damage_seen(self) -> int:
+        """Damaged or unexpected things received so far: whether bytes arrive at all."""
+        s = self._stats
+        return s.crc_errors + s.bad_crc_replies + s.stale + self._parser.discarded
+
+    def _check_give_up(self, name: str, failures: list[str], damaged: bool) -> None:
         tries, port = len(failures), self._port_name()
-        if not heard and tries >= self.retries and all(f == "timeout" for f in failures):
-            raise NoReplyError(f"no reply to {name} from the board on {port} after {tries} tries (nothing arrived)",
-                               self._link_hint())
+        if not damaged and tries >= self.retries and all(f == "timeout" for f in failures):
+            raise NoReplyError(f"no reply to {name} from the board on {port} after {tries} tries (nothing came "
+                               "back)", self._link_hint())
         what = ", ".join(f"{failures.count(f)} x {_FAILURE_NAMES[f]}" for f in dict.fromkeys(failures))
         if tries >= self.max_tries:
             raise NoReplyError(f"the serial line to the board on {port} damages what it carries: no good reply to "

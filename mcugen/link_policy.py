@@ -14,6 +14,9 @@ import collections
 # scheduling (two busy cores, an emulator descheduled), the factor a board that varies.
 DEADLINE_MARGIN_S = 0.15
 RECENT_SAMPLES = 16
+# A frame that began arriving and then paused this long has lost bytes: the device
+# writes a frame at once, and even 9600 baud brings a byte a millisecond.
+STALL_S = 0.1
 MAX_BACKOFF_FACTOR = 16
 
 
@@ -64,7 +67,8 @@ class RetryBudget:
         self.per_request = per_request
 
     def allows(self, retries: int, requests: int) -> bool:
-        return retries < self.initial + self.per_request * requests
+        """May the retries in all reach ``retries`` after ``requests`` requests?"""
+        return retries <= self.initial + self.per_request * requests
 
     def describe(self) -> str:
         return f"{self.initial} + {self.per_request:g} per request"

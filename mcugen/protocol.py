@@ -161,7 +161,8 @@ class Frame:
 
 @dataclass(frozen=True)
 class CrcError:
-    """A complete frame whose CRC did not match: its header fields are untrusted."""
+    """A complete frame whose CRC did not match, or a header whose length cannot be
+    a frame's: its header fields are untrusted."""
 
     type: int
     seq: int
@@ -191,13 +192,13 @@ def decode_frame(data: bytes) -> Frame:
 
 class FrameParser:
     """Streaming receiver with the device's rules: hunt for A5 5A; a length over
-    1024 is not a frame (hunt again from the byte after the A5); a CRC mismatch
-    reports CrcError and hunts again from the byte after that frame's A5, so a
-    frame hidden in a corrupted one's bytes is still found. Holds at most one
-    maximal frame."""
+    1024 is not a frame and a CRC mismatch a damaged one: both report CrcError
+    and hunt again from the byte after that A5, so a frame hidden in a damaged
+    one's bytes is still found. Holds at most one maximal frame."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self.discarded = 0  # bytes dropped while hunting: garbage, or what was left of damaged frames
 
     @property
     def pending(self) -> int:
@@ -234,19 +235,23 @@ class FrameParser:
         while True:
             at = buf.find(0xA5)
             if at < 0:
+                self.discarded += len(buf)
                 buf.clear()
                 return
             if at:
+                self.discarded += at
                 del buf[:at]
             if len(buf) < 2:
                 return
             if buf[1] != 0x5A:
+                self.discarded += 1
                 del buf[:1]
                 continue
             if len(buf) < HEADER_BYTES:
                 return
             length = buf[4] | (buf[5] << 8)
             if length > MAX_PAYLOAD:
+                events.append(CrcError(buf[2], buf[3], length))  # a damaged header: say so now
                 del buf[:1]
                 continue
             total = length + OVERHEAD

@@ -62,9 +62,15 @@ static mcugen_rx_event_t rx_step(mcugen_frame_rx_t *rx, mcugen_frame_t *frame)
             return MCUGEN_RX_NONE;
         }
         size_t length = (size_t)rx->buf[4] | ((size_t)rx->buf[5] << 8);
+        frame->type = rx->buf[2];
+        frame->seq = rx->buf[3];
+        frame->length = (uint16_t)length;
+        frame->payload = rx->buf + MCUGEN_FRAME_HEADER_BYTES;
         if (length > MCUGEN_FRAME_MAX_PAYLOAD) {
-            rx_shift(rx, 1); /* not a frame: hunt again from the byte after A5 */
-            continue;
+            /* Not a frame: a damaged header, reported at once (the sender need not wait
+             * for a reply that is not coming); hunt again from the byte after A5. */
+            rx->drop = 1;
+            return MCUGEN_RX_BAD_CRC;
         }
         size_t total = length + MCUGEN_FRAME_OVERHEAD;
         if (rx->len < total) {
@@ -74,10 +80,6 @@ static mcugen_rx_event_t rx_step(mcugen_frame_rx_t *rx, mcugen_frame_t *frame)
         uint32_t received = (uint32_t)crc_bytes[0] | ((uint32_t)crc_bytes[1] << 8) |
                             ((uint32_t)crc_bytes[2] << 16) | ((uint32_t)crc_bytes[3] << 24);
         uint32_t computed = mcugen_crc32(0, rx->buf + 2, MCUGEN_FRAME_HEADER_BYTES - 2 + length);
-        frame->type = rx->buf[2];
-        frame->seq = rx->buf[3];
-        frame->length = (uint16_t)length;
-        frame->payload = rx->buf + MCUGEN_FRAME_HEADER_BYTES;
         if (received == computed) {
             rx->drop = (uint16_t)total;
             return MCUGEN_RX_FRAME;

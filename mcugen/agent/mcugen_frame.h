@@ -4,8 +4,9 @@
  *
  * The CRC is zlib's crc32 over type, seq, length and payload. The receiver is
  * a byte-at-a-time state machine over a buffer of exactly one maximal frame:
- * no input can overflow it, and after a bad frame it resynchronises on the
- * byte after that frame's A5, so garbage costs at most the frame it hits.
+ * no input can overflow it, and after a bad frame (or a header with an
+ * impossible length) it resynchronises on the byte after that frame's A5, so
+ * garbage costs at most the frame it hits.
  *
  * Portable C99, no allocation, no library calls beyond memmove/memchr.
  */
@@ -38,7 +39,8 @@ typedef struct {
 typedef enum {
     MCUGEN_RX_NONE = 0, /* nothing complete yet: feed more bytes */
     MCUGEN_RX_FRAME,    /* a frame whose CRC is good: *frame describes it */
-    MCUGEN_RX_BAD_CRC   /* a complete frame whose CRC is wrong: type/seq/length as received, untrusted */
+    MCUGEN_RX_BAD_CRC   /* a complete frame whose CRC is wrong, or a header whose length (over 1024)
+                           cannot be a frame's: type/seq/length as received, untrusted; payload not valid */
 } mcugen_rx_event_t;
 
 typedef struct {
