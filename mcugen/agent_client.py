@@ -475,9 +475,10 @@ class AgentClient:
                 deadline.timed_out()
             self._check_give_up(name, failures, self._damage_seen() > damage_before)
             self._stats.retries += 1
-            if chunk and 2 * chunk >= self._chunk.bytes:
-                # A frame near the chunk size failed: smaller frames stand a better chance. (A short
-                # last chunk failing says little about full ones; it is only sent again.)
+            if chunk and outcome != "timeout" and 2 * chunk >= self._chunk.bytes:
+                # A frame near the chunk size arrived damaged: smaller frames stand a better chance.
+                # (A short last chunk failing says little about full ones, and silence nothing about
+                # size: those are only sent again, so a board that went quiet is found out soon.)
                 self._chunk.failed()
                 if self._chunk.bytes < chunk:
                     self._trace("--", name, seq, len(payload), f"given up: its bytes go again in "

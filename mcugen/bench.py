@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .bench_inputs import Inputs
+from .errors import McugenError
 from .ir import NUMPY_DTYPES, Graph, Tensor
 from .reference import TflmInterpreter
 
@@ -52,10 +53,23 @@ class BenchReport:
     labels: list[int] = field(default_factory=list)
     predictions: list[int] = field(default_factory=list)
     profile: list[tuple[str, int]] = field(default_factory=list)  # (op, count) per layer
-    faults: dict[str, int] = field(default_factory=dict)
+    link: dict[str, int] = field(default_factory=dict)  # the serial link's statistics (AgentClient.stats)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
     mismatches: list[str] = field(default_factory=list)
+    planned: int = 0  # inputs asked for
+    failure: str | None = None  # why the run stopped early (one line), when it did
+    failure_exit_code: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.interrupted and self.failure is None
+
+    @property
+    def incomplete_reason(self) -> str | None:
+        if self.failure:
+            return self.failure
+        return "interrupted (Ctrl-C)" if self.interrupted else None
 
     @property
     def accuracy(self) -> float | None:
@@ -90,8 +104,11 @@ class BenchReport:
             "class_names": self.class_names,
             "confusion_matrix": self.confusion(),
             "profile": [{"layer": i, "op": op, "count": c} for i, (op, c) in enumerate(self.profile)],
-            "faults": self.faults,
+            "link": self.link,
             "notes": self.notes,
+            "complete": self.complete,
+            "incomplete_reason": self.incomplete_reason,
+            "planned_inputs": self.planned,
             "interrupted": self.interrupted,
             "mismatches": self.mismatches,
         }
@@ -107,8 +124,10 @@ def _from_bytes(raw: list[bytes], tensors: list[Tensor]) -> list[np.ndarray]:
 
 def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
               progress: Callable[[int, int], None] | None = None) -> BenchReport:
-    """Runs every input on the board and the reference. Ctrl-C stops early and
-    returns the partial report marked interrupted, so the caller can still write it."""
+    """Runs every input on the board and the reference. Ctrl-C, or a failure of the
+    board, its link or the reference after HELLO, stops early and returns the partial
+    report of what completed, marked incomplete (interrupted, or failure and its exit
+    code), so the caller can still write it and then exit non-zero."""
     # The client refuses firmware generated from another model when it knows the hash.
     sha = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
     client.model_sha256 = sha
@@ -117,39 +136,48 @@ def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
     unit = COUNTER_NAMES.get(hello.counter_kind, str(hello.counter_kind))
     report = BenchReport(model=Path(model_path).name, model_sha256=sha, board=hello.board, build_id=hello.build_id,
                          arena_bytes=hello.arena_bytes, latency=Latency([], hello.clock_hz, unit),
-                         class_names=inputs.class_names, notes=list(inputs.notes or []))
+                         class_names=inputs.class_names, notes=list(inputs.notes or []), planned=len(inputs.sets))
     if unit == "instructions":
         report.notes.append("counts are instructions (QEMU -icount), not cycles; ms assume one instruction "
                             "per clock")
     reference = TflmInterpreter(model_path)
-    total = len(inputs.sets)
     try:
         for k, one in enumerate(inputs.sets):
-            result = client.run_inference(_to_bytes(one.arrays, in_tensors))
-            got = _from_bytes(result.outputs, out_tensors)
-            want = reference.run(one.arrays, len(out_tensors))
-            same = all(np.array_equal(np.asarray(w).reshape(g.shape), g) for w, g in zip(want, got))
-            diff = max(float(np.max(np.abs(np.asarray(w, np.float64).reshape(g.shape) - g.astype(np.float64))))
-                       for w, g in zip(want, got))
-            report.inputs += 1
-            report.bit_exact += int(same)
-            report.max_abs_diff = max(report.max_abs_diff, diff)
-            if not same:
-                report.mismatches.append(one.source or f"input {k}")
-            report.latency.counts.append(int(result.count))
-            if one.label is not None:
-                report.labels.append(one.label)
-                report.predictions.append(int(np.argmax(got[0].reshape(-1))))
+            _run_one(client, reference, report, one, k, in_tensors, out_tensors)
             if progress:
-                progress(k + 1, total)
+                progress(k + 1, report.planned)
         counts = client.profile()
         report.profile = list(zip(graph_layer_ops(graph), counts))
     except KeyboardInterrupt:
         report.interrupted = True
+    except McugenError as exc:
+        what = "the per-layer profile" if report.inputs == report.planned else f"input {report.inputs + 1}"
+        report.failure = f"{what}: {exc.one_line()}"
+        report.failure_exit_code = exc.exit_code
     finally:
-        report.faults = dict(getattr(client, "stats", {}) or {})
+        report.link = dict(getattr(client, "stats", {}) or {})
         reference.close()
     return report
+
+
+def _run_one(client: Any, reference: TflmInterpreter, report: BenchReport, one: Any, k: int,
+             in_tensors: list[Tensor], out_tensors: list[Tensor]) -> None:
+    """One input on the board and the reference, added to the report only once both answered."""
+    result = client.run_inference(_to_bytes(one.arrays, in_tensors))
+    got = _from_bytes(result.outputs, out_tensors)
+    want = reference.run(one.arrays, len(out_tensors))
+    same = all(np.array_equal(np.asarray(w).reshape(g.shape), g) for w, g in zip(want, got))
+    diff = max(float(np.max(np.abs(np.asarray(w, np.float64).reshape(g.shape) - g.astype(np.float64))))
+               for w, g in zip(want, got))
+    report.inputs += 1
+    report.bit_exact += int(same)
+    report.max_abs_diff = max(report.max_abs_diff, diff)
+    if not same:
+        report.mismatches.append(one.source or f"input {k}")
+    report.latency.counts.append(int(result.count))
+    if one.label is not None:
+        report.labels.append(one.label)
+        report.predictions.append(int(np.argmax(got[0].reshape(-1))))
 
 
 def graph_layer_ops(graph: Graph) -> list[str]:

@@ -64,7 +64,8 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
     lines = [
         f"# {report.model} on {report.board}",
         "",
-        *(["**Partial report: the run was interrupted.**", ""] if report.interrupted else []),
+        *([f"**Partial report: {report.inputs} of {report.planned} inputs completed; the run stopped: "
+           f"{report.incomplete_reason}.**", ""] if not report.complete else []),
         f"Firmware `{report.build_id}`, model SHA-256 `{report.model_sha256}`, arena {report.arena_bytes:,} B.",
         "",
         "| | value |",
@@ -79,9 +80,8 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
     if report.accuracy is not None:
         lines.append(f"| top-1 accuracy | {report.accuracy:.1%} ({sum(int(a == b) for a, b in zip(report.labels, report.predictions))}"
                      f"/{len(report.labels)}) |")
-    if report.faults:
-        lines.append(f"| serial link | {', '.join(f'{k} {v}' for k, v in sorted(report.faults.items()))} |")
     lines.append("")
+    lines += _link_table(report.link)
     for note in report.notes:
         lines.append(f"- {note}")
     if report.mismatches:
@@ -90,6 +90,35 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
     for plot in plots:
         lines.append(f"![{plot}]({plot})")
     return "\n".join(lines) + "\n"
+
+
+# The serial link's statistics, in the order people read them, with what each means.
+LINK_ROWS = (
+    ("requests", "requests sent (each a new seq)"),
+    ("retries", "sends again after a failure (same request, or its bytes in smaller chunks)"),
+    ("timeouts", "sends with no reply in time"),
+    ("crc_errors", "replies that arrived damaged"),
+    ("bad_crc_replies", "requests the board got damaged (ERROR BAD_CRC)"),
+    ("late_bad_crc_replies", "of those, frames the idle fill completed (not held against a retry)"),
+    ("idle_fills", "idle fills sent after a timeout"),
+    ("stale_replies", "late or repeated replies skipped"),
+    ("chunk_shrinks", "times the tensor chunk was halved"),
+    ("chunk_grows", "times it was doubled again"),
+    ("chunk_bytes_smallest", "smallest chunk used (bytes)"),
+    ("chunk_bytes", "chunk at the end (bytes)"),
+    ("resets", "board resets recovered from"),
+    ("double_runs", "INVOKEs the board ran twice (redone)"),
+    ("bytes_sent", "bytes sent"),
+    ("bytes_received", "bytes received"),
+)
+
+
+def _link_table(link: dict[str, int]) -> list[str]:
+    if not link:
+        return []
+    lines = ["## Serial link", "", "| | count |", "|---|---:|"]
+    lines += [f"| {what} | {link[key]:,} |" for key, what in LINK_ROWS if key in link]
+    return [*lines, ""]
 
 
 def write_report(report: BenchReport, out_dir: Path) -> Path:

@@ -361,9 +361,12 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
         _print_json(report.to_json())
     else:
         print_bench(_console(), report, report_dir)
+    partial = f"; partial report in {report_dir}" if report_dir else ""
     if report.interrupted:
-        fail(f"interrupted after {report.inputs} of {len(inputs.sets)} inputs"
-             + (f"; partial report in {report_dir}" if report_dir else ""), 130)
+        fail(f"interrupted after {report.inputs} of {len(inputs.sets)} inputs{partial}", 130)
+    if report.failure:
+        fail(f"the benchmark stopped after {report.inputs} of {len(inputs.sets)} inputs, at {report.failure}{partial}",
+             report.failure_exit_code)
     if report.bit_exact != report.inputs:
         fail(f"{report.inputs - report.bit_exact} of {report.inputs} outputs differ from TFLite Micro", EXIT_VERDICT)
 

@@ -16,7 +16,10 @@ from .fit import FitVerdict
 from .validate import ValidationReport
 
 # Link statistics that mean something went wrong (and was recovered from).
-FAULT_KEYS = ("retries", "timeouts", "crc_errors", "bad_crc_replies", "stale_replies", "resets")
+# The serial link's troubles, as print_bench names them.
+LINK_FAULTS = (("retries", "retries"), ("timeouts", "timeouts"), ("crc_errors", "damaged replies"),
+               ("bad_crc_replies", "damaged requests"), ("stale_replies", "stale replies"),
+               ("chunk_shrinks", "chunk halvings"), ("resets", "board resets"), ("double_runs", "double runs"))
 
 if TYPE_CHECKING:
     from .bench import BenchReport
@@ -198,7 +201,8 @@ def print_bench(console: Console, report: "BenchReport", report_dir: str | None)
     t.add_column()
     t.add_column()
     mark = "[green]bit-exact[/green]" if exact else "[red]MISMATCH[/red]"
-    t.add_row("inputs", str(report.inputs) + (" (interrupted)" if report.interrupted else ""))
+    t.add_row("inputs", str(report.inputs) if report.complete else
+              f"{report.inputs} of {report.planned} [red](incomplete: {escape(report.incomplete_reason or '')})[/red]")
     t.add_row("agreement with TFLite Micro", f"{report.bit_exact}/{report.inputs} {mark}, largest |difference| "
               f"{report.max_abs_diff:g}")
     t.add_row(f"latency ({unit})", f"min {lat['min']:,.0f}  median {lat['median']:,.0f}  p90 {lat['p90']:,.0f}  "
@@ -208,9 +212,12 @@ def print_bench(console: Console, report: "BenchReport", report_dir: str | None)
         correct = sum(int(a == b) for a, b in zip(report.labels, report.predictions))
         t.add_row("top-1 accuracy", f"{report.accuracy:.1%} ({correct}/{len(report.labels)})")
     t.add_row("arena", f"{report.arena_bytes:,} B")
-    faults = {k: v for k, v in report.faults.items() if v and k in FAULT_KEYS}
-    t.add_row("serial link", f"{report.faults.get('requests', 0)} requests; "
-              + (", ".join(f"{k} {v}" for k, v in sorted(faults.items())) + " recovered" if faults else "no faults"))
+    link = report.link
+    faults = [f"{link[k]:,} {name}" for k, name in LINK_FAULTS if link.get(k)]
+    chunks = (f" (chunks down to {link['chunk_bytes_smallest']} B, {link['chunk_bytes']} B at the end)"
+              if link.get("chunk_shrinks") else "")
+    t.add_row("serial link", f"{link.get('requests', 0):,} requests; "
+              + (", ".join(faults) + chunks if faults else "no faults"))
     console.print(t)
     matrix = report.confusion()
     if matrix and report.class_names:

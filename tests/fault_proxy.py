@@ -62,12 +62,17 @@ def lose(f: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class FrameFault:
-    """Damage the nth (1-based) frame of wire type ``type`` going ``direction``."""
+    """Damage the nth (1-based) frame of wire type ``type`` going ``direction``, or
+    every one from the nth to the ``last``."""
 
     direction: str  # "up": client to agent (requests); "down": agent to client
     type: int
     nth: int
     damage: Damage
+    last: int = 0
+
+    def matches(self, direction: str, type_byte: int, k: int) -> bool:
+        return (direction, type_byte) == (self.direction, self.type) and self.nth <= k <= max(self.nth, self.last)
 
 
 class _FrameSplitter:
@@ -211,7 +216,7 @@ class FaultProxy:
                 key = (direction, part[2])
                 self._seen[key] = self._seen.get(key, 0) + 1
                 for fault in self.frame_faults:
-                    if (fault.direction, fault.type, fault.nth) == (direction, part[2], self._seen[key]):
+                    if fault.matches(direction, part[2], self._seen[key]):
                         part = fault.damage(part)
                         self.stats.frame_faults += 1
             out += part

@@ -13,6 +13,7 @@ directions at 1e-2, and every inference must come back bit-exact.
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import struct
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import serial
-from conftest import EXAMPLE_MODEL
+from conftest import EXAMPLE_MODEL, assert_clean_refusal, run_cli
 from fault_proxy import (
     FaultProxy,
     FrameFault,
@@ -119,6 +120,7 @@ ONE_FAULT_CASES = {
     "request lost whole": ("up", INVOKE, lose, 1),  # nothing comes back: timeout, idle fill, retry
     "request length grown": ("up", INVOKE, set_length(700), 1),  # the board waits: the idle fill completes it
     "set_input byte lost": ("up", SET_INPUT, drop_at(400), 0),  # its bytes go again in half-size chunks
+    "set_input lost whole": ("up", SET_INPUT, lose, 1),  # silence says nothing of size: sent again as it was
     "get_output byte flipped": ("up", GET_OUTPUT, flip_at(8, 0), 0),
     "reply byte flipped": ("down", INVOKE_REPLY, flip_at(8, 4), 0),  # the retry is answered by a replay
     "reply byte lost": ("down", INVOKE_REPLY, drop_at(12), 0),  # a frame that stops halfway is given up
@@ -155,7 +157,7 @@ def test_one_damaged_byte_costs_one_retry(agent, reference, model_sha, case):
     assert after.invokes == 3, after.invokes
     # A resend of the same request carries its seq; a damaged chunk goes again as smaller new requests.
     resent = [e for e in sent if e.direction == "->" and e.note.startswith("try ")]
-    if wire_type in (SET_INPUT, SET_INPUT_REPLY):
+    if wire_type in (SET_INPUT, SET_INPUT_REPLY) and not timeouts:
         assert not resent and stats["chunk_shrinks"] == 1, (resent, stats)
     else:
         assert stats["chunk_shrinks"] == 0, stats  # a 4-byte output or an INVOKE: sent again as it was
@@ -330,3 +332,26 @@ def test_fault_matrix_every_result_bit_exact_nothing_lost(agent, reference, mode
     assert all(proxy.stats.by_direction[d] >= 5 for d in directions), proxy.stats
     assert after.invokes == inferences and stats["double_runs"] == 0, (after.invokes, stats)
     assert stats["retries"] >= 5 and stats["resets"] == 0, stats
+
+
+# ---- a benchmark that fails midway ---------------------------------------------------------------
+
+
+def test_bench_that_fails_midway_writes_the_partial_report(agent, tmp_path):
+    """From the third inference's first SET_INPUT on, nothing reaches the board: `mcugen
+    bench` exits 3 naming the silent board, and still writes and prints the two inputs
+    that completed, marked incomplete, with the link's statistics."""
+    fault = FrameFault("up", SET_INPUT, 9, lose, last=10**6)
+    with FaultProxy(agent.port, frame_faults=(fault,), lifetime=120) as proxy:
+        proc = run_cli("bench", "--model", EXAMPLE_MODEL, "--port", proxy.url, "--random", "5", "--timeout", "0.5",
+                       "--report", tmp_path / "report", timeout=120)
+    assert_clean_refusal(proc, "stopped after 2 of 5 inputs, at input 3: no reply to SET_INPUT",
+                         "firmware running", "partial report in", code=3)
+    assert "2 of 5" in proc.stdout and "incomplete" in proc.stdout and "requests" in proc.stdout
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["complete"] is False and report["incomplete_reason"].startswith("input 3: no reply to SET_INPUT")
+    assert report["inputs"] == report["bit_exact"] == 2 and report["planned_inputs"] == 5
+    assert report["link"]["timeouts"] == 3 and report["link"]["requests"] >= 13, report["link"]
+    md = (tmp_path / "report" / "report.md").read_text()
+    assert "Partial report: 2 of 5 inputs completed" in md and "## Serial link" in md
+    assert "| sends with no reply in time | 3 |" in md
