@@ -23,6 +23,13 @@ class McugenError(Exception):
         return self.message
 
 
+class InternalError(McugenError):
+    """Something mcugen made is wrong (its plan, its C, its pre-processing): a bug in
+    mcugen, never the user's input. README: exit code 4."""
+
+    exit_code = 4
+
+
 class ModelError(McugenError):
     """The model file cannot be read or is not a model mcugen can compile."""
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .bench_inputs import IMAGE_SUFFIXES
 from .camera_link import RESULT_STATUS, ClassResult, send_frame, wait_for_result
-from .errors import McugenError
+from .errors import InternalError, McugenError
 from .preprocess import PixelFormat, PreprocessParams, frame_from_image, frame_to_tensor
 from .protocol import crc32
 
@@ -121,7 +121,7 @@ def vector_items(arrays: list[tuple[str, np.ndarray]], params: PreprocessParams)
             notes.append(f"{source}: some values are no pixel's; sent as the tensor itself (no pre-processing)")
         expected = frame_to_tensor(data, width, height, fmt, params)
         if not np.array_equal(expected.reshape(values.shape), values):
-            raise McugenError(f"{source}: cannot make a frame that pre-processes to this vector (a bug in mcugen)")
+            raise InternalError(f"{source}: cannot make a frame that pre-processes to this vector (a bug in mcugen)")
         items.append(FeedItem(source, fmt, width, height, data, expected))
     return items, notes
 

@@ -6,43 +6,60 @@ generator only ever see this, never the flatbuffer.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-# Byte width of each tensor element type the IR can carry.
-DTYPE_BYTES = {
-    "int8": 1,
-    "uint8": 1,
-    "int16": 2,
-    "uint16": 2,
-    "int32": 4,
-    "uint32": 4,
-    "int64": 8,
-    "uint64": 8,
-    "float16": 2,
-    "float32": 4,
-    "float64": 8,
-    "bool": 1,
-}
+class DType(enum.StrEnum):
+    """A tensor's element type, as mcugen names it (equal to its plain string, so
+    ``t.dtype == "int8"`` reads naturally). The reader refuses any type not listed."""
+
+    INT8 = "int8"
+    UINT8 = "uint8"
+    INT16 = "int16"
+    UINT16 = "uint16"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    INT64 = "int64"
+    UINT64 = "uint64"
+    FLOAT16 = "float16"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    BOOL = "bool"
+
+    @property
+    def numpy(self) -> type:
+        return NUMPY_DTYPES[self]
+
+    @property
+    def nbytes(self) -> int:
+        return DTYPE_BYTES[self]
 
 
-# NumPy type of each IR dtype that carries data mcugen reads or writes.
+# NumPy type of each dtype.
 NUMPY_DTYPES = {
-    "float32": np.float32,
-    "float16": np.float16,
-    "float64": np.float64,
-    "int8": np.int8,
-    "uint8": np.uint8,
-    "int16": np.int16,
-    "uint16": np.uint16,
-    "int32": np.int32,
-    "uint32": np.uint32,
-    "int64": np.int64,
-    "uint64": np.uint64,
-    "bool": np.bool_,
+    DType.FLOAT32: np.float32,
+    DType.FLOAT16: np.float16,
+    DType.FLOAT64: np.float64,
+    DType.INT8: np.int8,
+    DType.UINT8: np.uint8,
+    DType.INT16: np.int16,
+    DType.UINT16: np.uint16,
+    DType.INT32: np.int32,
+    DType.UINT32: np.uint32,
+    DType.INT64: np.int64,
+    DType.UINT64: np.uint64,
+    DType.BOOL: np.bool_,
 }
+
+# Byte width of each dtype.
+DTYPE_BYTES = {d: np.dtype(t).itemsize for d, t in NUMPY_DTYPES.items()}
+
+# The values an integer dtype holds (a zero point must be one of them).
+INTEGER_RANGES = {d: (int(np.iinfo(t).min), int(np.iinfo(t).max))
+                  for d, t in NUMPY_DTYPES.items() if np.issubdtype(t, np.integer)}
 
 
 @dataclass(frozen=True)
@@ -72,7 +89,7 @@ class Tensor:
     index: int
     name: str
     shape: tuple[int, ...]
-    dtype: str
+    dtype: DType | str  # a DType from the reader; plain strings compare equal
     quant: Quantization | None = None
     data: np.ndarray | None = None  # constant contents, already shaped and typed
     is_variable: bool = False

@@ -59,8 +59,8 @@ def classify(graph: Graph) -> ModelKind:
     return ModelKind("int8")
 
 
-def require_int8(graph: Graph, origin: str) -> None:
-    """Raise the one-line refusal for custom-op, float, hybrid and int16 models."""
+def require_builtin_ops(graph: Graph, origin: str) -> None:
+    """Raise the one-line refusal for a model with custom operators (say, Vela's Ethos-U op)."""
     for op in graph.operators:
         if op.is_custom:
             code = op.op.split(":", 1)[1]
@@ -70,6 +70,10 @@ def require_int8(graph: Graph, origin: str) -> None:
             raise UnsupportedModelError(
                 f"{origin}: layer {op.index} is the custom operator '{code}', which mcugen cannot compile", hint
             )
+
+
+def require_int8(graph: Graph, origin: str) -> None:
+    """Raise the one-line refusal for float, hybrid, uint8 and int16 models."""
     kind = classify(graph)
     if kind.kind == "int8":
         return

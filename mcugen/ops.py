@@ -13,7 +13,9 @@ from typing import Callable
 
 import numpy as np
 
+from . import op_shapes
 from .ir import Graph, Operator, Tensor
+from .op_shapes import tflm_out_size
 
 
 def _prod(values: tuple[int, ...] | list[int]) -> int:
@@ -108,22 +110,6 @@ def _fold_gather(op: Operator, ins: list[Tensor | None], out: Tensor) -> np.ndar
 
 
 # ---- Padding and row windows: which input rows an output row reads ----
-
-def _c_div(a: int, b: int) -> int:
-    """C's integer division, which truncates toward zero (Python's // floors)."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
-def tflm_out_size(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int | None:
-    """TFLM's ComputeOutSizeChecked (GetWindowedOutputSize); None where it fails."""
-    effective = (filter_size - 1) * dilation + 1
-    if padding == "SAME":
-        value = _c_div(image + stride - 1, stride)
-    else:
-        value = _c_div(image + stride - effective, stride)
-    return None if value < 0 else value
-
 
 def tflm_padding(padding: str, image: int, filter_size: int, stride: int, dilation: int) -> int:
     """TFLM's ComputePaddingWithOffset: the padding before the image (the odd
@@ -244,55 +230,80 @@ class OpSpec:
     # reads it before writing it: the output may take the buffer of a same-sized input
     # that dies here (in place).
     elementwise: bool = False
+    # The option table the schema gives this op (None: it has none). A model that
+    # carries another table is refused; one that carries none reads the defaults.
+    options: str | None = None
+    # The shape its output must have (mcugen/op_shapes.py); None where no rule is known.
+    output_shape: Callable[[Graph, Operator], tuple[int, ...] | None] | None = None
+    # For reshapes, which keep the elements but not the shape: how many there must be.
+    output_elements: Callable[[Graph, Operator], int | None] | None = None
+    # How many inputs (the first `low` may not be omitted) and outputs it takes; None: no upper bound.
+    inputs: tuple[int, int | None] = (0, None)
+    outputs: tuple[int, int | None] = (1, 1)
 
 
 _SPECS = [
-    OpSpec("CONV_2D", _conv_macs, rows=_conv_rows),
-    OpSpec("DEPTHWISE_CONV_2D", _depthwise_macs, rows=_conv_rows),
-    OpSpec("FULLY_CONNECTED", _fully_connected_macs),
-    OpSpec("ADD", rows=_elementwise_rows, elementwise=True),
-    OpSpec("MUL", rows=_elementwise_rows, elementwise=True),
-    OpSpec("PAD", param_inputs=(1,)),
-    OpSpec("PADV2", param_inputs=(1,)),
-    OpSpec("RESHAPE", param_inputs=(1,), aliases_input=True, fold=_fold_reshape_like),
-    OpSpec("SQUEEZE", aliases_input=True, fold=_fold_reshape_like),
-    OpSpec("EXPAND_DIMS", param_inputs=(1,), aliases_input=True, fold=_fold_reshape_like),
-    OpSpec("SOFTMAX"),
-    OpSpec("AVERAGE_POOL_2D", rows=_pool_rows),
-    OpSpec("MAX_POOL_2D", rows=_pool_rows),
-    OpSpec("MEAN", param_inputs=(1,)),
-    OpSpec("QUANTIZE", edge=True, rows=_elementwise_rows, elementwise=True),
-    OpSpec("DEQUANTIZE", edge=True),
-    OpSpec("LOGISTIC", rows=_elementwise_rows, elementwise=True),
-    OpSpec("CONCATENATION", fold=_fold_concatenation),
-    OpSpec("STRIDED_SLICE", param_inputs=(1, 2, 3), fold=_fold_strided_slice),
-    OpSpec("TRANSPOSE", param_inputs=(1,)),
-    OpSpec("RESIZE_NEAREST_NEIGHBOR", param_inputs=(1,)),
-    OpSpec("HARD_SWISH", rows=_elementwise_rows, elementwise=True),
+    OpSpec("CONV_2D", _conv_macs, rows=_conv_rows, options="Conv2DOptions", output_shape=op_shapes.conv_2d,
+           inputs=(2, 3)),
+    OpSpec("DEPTHWISE_CONV_2D", _depthwise_macs, rows=_conv_rows, options="DepthwiseConv2DOptions",
+           output_shape=op_shapes.depthwise_conv_2d, inputs=(2, 3)),
+    OpSpec("FULLY_CONNECTED", _fully_connected_macs, options="FullyConnectedOptions",
+           output_shape=op_shapes.fully_connected, inputs=(2, 3)),
+    OpSpec("ADD", rows=_elementwise_rows, elementwise=True, options="AddOptions", output_shape=op_shapes.broadcast,
+           inputs=(2, 2)),
+    OpSpec("MUL", rows=_elementwise_rows, elementwise=True, options="MulOptions", output_shape=op_shapes.broadcast,
+           inputs=(2, 2)),
+    OpSpec("PAD", param_inputs=(1,), options="PadOptions", output_shape=op_shapes.pad, inputs=(2, 2)),
+    OpSpec("PADV2", param_inputs=(1,), options="PadV2Options", output_shape=op_shapes.pad, inputs=(2, 3)),
+    OpSpec("RESHAPE", param_inputs=(1,), aliases_input=True, fold=_fold_reshape_like, options="ReshapeOptions",
+           output_elements=op_shapes.same_elements, inputs=(1, 2)),
+    OpSpec("SQUEEZE", aliases_input=True, fold=_fold_reshape_like, options="SqueezeOptions",
+           output_elements=op_shapes.same_elements, inputs=(1, 1)),
+    OpSpec("EXPAND_DIMS", param_inputs=(1,), aliases_input=True, fold=_fold_reshape_like,
+           options="ExpandDimsOptions", output_elements=op_shapes.same_elements, inputs=(2, 2)),
+    OpSpec("SOFTMAX", options="SoftmaxOptions", output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("AVERAGE_POOL_2D", rows=_pool_rows, options="Pool2DOptions", output_shape=op_shapes.pool_2d,
+           inputs=(1, 1)),
+    OpSpec("MAX_POOL_2D", rows=_pool_rows, options="Pool2DOptions", output_shape=op_shapes.pool_2d, inputs=(1, 1)),
+    OpSpec("MEAN", param_inputs=(1,), options="ReducerOptions", inputs=(2, 2)),
+    OpSpec("QUANTIZE", edge=True, rows=_elementwise_rows, elementwise=True, options="QuantizeOptions",
+           output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("DEQUANTIZE", edge=True, options="DequantizeOptions", output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("LOGISTIC", rows=_elementwise_rows, elementwise=True, output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("CONCATENATION", fold=_fold_concatenation, options="ConcatenationOptions",
+           output_shape=op_shapes.concatenation, inputs=(1, None)),
+    OpSpec("STRIDED_SLICE", param_inputs=(1, 2, 3), fold=_fold_strided_slice, options="StridedSliceOptions",
+           inputs=(4, 4)),
+    OpSpec("TRANSPOSE", param_inputs=(1,), options="TransposeOptions", inputs=(2, 2)),
+    OpSpec("RESIZE_NEAREST_NEIGHBOR", param_inputs=(1,), options="ResizeNearestNeighborOptions", inputs=(2, 2)),
+    OpSpec("HARD_SWISH", rows=_elementwise_rows, elementwise=True, options="HardSwishOptions",
+           output_shape=op_shapes.same_as_input, inputs=(1, 1)),
     # Costed and planned; whether mcugen has a kernel is the code generator's
     # registry (mcugen.codegen.lowering.LOWERINGS), not this table.
-    OpSpec("TRANSPOSE_CONV", _transpose_conv_macs, param_inputs=(0,)),
-    OpSpec("BATCH_MATMUL"),
-    OpSpec("RELU", rows=_elementwise_rows, elementwise=True),
-    OpSpec("RELU6", rows=_elementwise_rows, elementwise=True),
-    OpSpec("TANH", rows=_elementwise_rows, elementwise=True),
-    OpSpec("SUB", rows=_elementwise_rows, elementwise=True),
-    OpSpec("RESIZE_BILINEAR", param_inputs=(1,)),
-    OpSpec("PACK", fold=_fold_pack),
-    OpSpec("UNPACK"),
-    OpSpec("SPLIT", param_inputs=(0,)),
-    OpSpec("SPLIT_V", param_inputs=(1, 2)),
-    OpSpec("SLICE", param_inputs=(1, 2)),
-    OpSpec("LEAKY_RELU", rows=_elementwise_rows, elementwise=True),
-    OpSpec("PRELU"),
-    OpSpec("MAXIMUM"),
-    OpSpec("MINIMUM"),
-    OpSpec("SQUARED_DIFFERENCE"),
-    OpSpec("ARG_MAX", param_inputs=(1,)),
+    OpSpec("TRANSPOSE_CONV", _transpose_conv_macs, param_inputs=(0,), options="TransposeConvOptions", inputs=(3, 4)),
+    OpSpec("BATCH_MATMUL", options="BatchMatMulOptions", inputs=(2, 2)),
+    OpSpec("RELU", rows=_elementwise_rows, elementwise=True, output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("RELU6", rows=_elementwise_rows, elementwise=True, output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("TANH", rows=_elementwise_rows, elementwise=True, output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("SUB", rows=_elementwise_rows, elementwise=True, options="SubOptions", output_shape=op_shapes.broadcast,
+           inputs=(2, 2)),
+    OpSpec("RESIZE_BILINEAR", param_inputs=(1,), options="ResizeBilinearOptions", inputs=(2, 2)),
+    OpSpec("PACK", fold=_fold_pack, options="PackOptions", inputs=(1, None)),
+    OpSpec("UNPACK", options="UnpackOptions", inputs=(1, 1), outputs=(1, None)),
+    OpSpec("SPLIT", param_inputs=(0,), options="SplitOptions", inputs=(2, 2), outputs=(1, None)),
+    OpSpec("SPLIT_V", param_inputs=(1, 2), options="SplitVOptions", inputs=(3, 3), outputs=(1, None)),
+    OpSpec("SLICE", param_inputs=(1, 2), options="SliceOptions", inputs=(3, 3)),
+    OpSpec("LEAKY_RELU", rows=_elementwise_rows, elementwise=True, options="LeakyReluOptions",
+           output_shape=op_shapes.same_as_input, inputs=(1, 1)),
+    OpSpec("PRELU", inputs=(2, 2)),
+    OpSpec("MAXIMUM", options="MaximumMinimumOptions", output_shape=op_shapes.broadcast, inputs=(2, 2)),
+    OpSpec("MINIMUM", options="MaximumMinimumOptions", output_shape=op_shapes.broadcast, inputs=(2, 2)),
+    OpSpec("SQUARED_DIFFERENCE", options="SquaredDifferenceOptions", output_shape=op_shapes.broadcast, inputs=(2, 2)),
+    OpSpec("ARG_MAX", param_inputs=(1,), options="ArgMaxOptions", inputs=(2, 2)),
     # Shape arithmetic mcugen only ever folds (no kernel).
-    OpSpec("SHAPE", fold=_fold_shape, fold_needs_only_shape=True),
-    OpSpec("CAST", fold=_fold_cast),
-    OpSpec("GATHER", fold=_fold_gather),
+    OpSpec("SHAPE", fold=_fold_shape, fold_needs_only_shape=True, options="ShapeOptions", inputs=(1, 1)),
+    OpSpec("CAST", fold=_fold_cast, options="CastOptions", inputs=(1, 1)),
+    OpSpec("GATHER", fold=_fold_gather, options="GatherOptions", inputs=(2, 2)),
 ]
 OP_SPECS: dict[str, OpSpec] = {s.name: s for s in _SPECS}
 

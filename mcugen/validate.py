@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import McugenError
+from .errors import InternalError, McugenError
 from .generate import GeneratedModel, compile_model, host_files
 from .target import AUTO, HOST
 from .ir import NUMPY_DTYPES, Tensor
@@ -79,7 +79,7 @@ def compile_host(project: Path, sanitize: bool = False, cc: str | None = None) -
                           capture_output=True, text=True)
     if proc.returncode != 0:
         first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip()[:300])
-        raise McugenError(f"the generated C did not compile: {first}", "this is a bug in mcugen; please report it")
+        raise InternalError(f"the generated C did not compile: {first}", "this is a bug in mcugen; please report it")
     return exe
 
 
@@ -166,7 +166,7 @@ def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor
     proc = subprocess.run([str(exe)], input=stdin, capture_output=True, timeout=600)
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise McugenError(f"the generated model crashed on the host (exit {proc.returncode}): "
+        raise InternalError(f"the generated model crashed on the host (exit {proc.returncode}): "
                           f"{detail[0] if detail else 'no message'}", "this is a bug in mcugen; please report it")
     results = []
     offset = 0

@@ -25,6 +25,7 @@ import pytest
 
 from mcugen.codegen.emit import render_model_module, runtime_files
 from mcugen.codegen.lowering import UnsupportedOpError
+from mcugen.errors import ModelError
 from mcugen.generate import GeneratedModel, compile_model
 from mcugen.target import HOST
 from mcugen.loader import fold_constants
@@ -213,10 +214,6 @@ REFUSED = {
         Op("AVERAGE_POOL_2D", [q8((1, 8, 8, 3), 0.02, 0)], q8((1, 4, 4, 3), 0.04, 0),
            pool_options((2, 2), (2, 2), "VALID")),
         "layer 0 (AVERAGE_POOL_2D)", "quantization differ"),
-    "pool_wrong_output_shape": (
-        Op("MAX_POOL_2D", [q8((1, 8, 8, 3), 0.02, 0)], q8((1, 3, 3, 3), 0.02, 0),
-           pool_options((2, 2), (2, 2), "VALID")),
-        "layer 0 (MAX_POOL_2D)", "does not match"),
     "pool_fused_tanh": (
         Op("MAX_POOL_2D", [q8((1, 8, 8, 3), 0.02, 0)], q8((1, 4, 4, 3), 0.02, 0),
            pool_options((2, 2), (2, 2), "VALID", "TANH")),
@@ -242,6 +239,15 @@ def test_refused_at_generate_time(name: str, tmp_path: Path) -> None:
         compile_model(model)
     assert layer in str(info.value)
     assert detail in str(info.value)
+
+
+def test_pool_with_wrong_output_shape_is_a_malformed_model(tmp_path: Path) -> None:
+    """The verifier refuses it (exit 2) before the lowering could (mcugen/op_shapes.py)."""
+    spec = Op("MAX_POOL_2D", [q8((1, 8, 8, 3), 0.02, 0)], q8((1, 3, 3, 3), 0.02, 0),
+              pool_options((2, 2), (2, 2), "VALID"))
+    with pytest.raises(ModelError, match=r"layer 0 \(MAX_POOL_2D\) has output shape \[1, 3, 3, 3\], but its "
+                                         r"inputs \[1, 8, 8, 3\] and options give \[1, 4, 4, 3\]"):
+        compile_model(write_model(tmp_path / "pool_wrong_output_shape.tflite", spec))
 
 
 def test_mean_with_runtime_axes_is_refused(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import McugenError
+from ..errors import InternalError, McugenError
 from ..ir import Graph, Operator, Tensor
 from ..ops import OP_SPECS
 from ..plan import KernelNeeds, MemoryPlan, plan_graph
@@ -71,10 +71,9 @@ class ConstArray:
         return int(self.values.size * (4 if self.group > 1 else self.values.dtype.itemsize))
 
 
-class KernelFieldError(McugenError):
+class KernelFieldError(InternalError):
     """A lowering filled a kernel's parameter struct wrongly: a bug in mcugen, caught before any C is written."""
 
-    exit_code = 4  # a bug in mcugen (README: exit codes)
 
 
 @dataclass

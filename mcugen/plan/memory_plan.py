@@ -6,16 +6,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import McugenError
+from ..errors import InternalError
 from ..ir import Graph
 from .place import Profile, place
 from .program import Call, Program, Rows
 
 
-class PlanError(McugenError):
+class PlanError(InternalError):
     """A plan that failed its own check: a bug in mcugen, never the model's fault."""
 
-    exit_code = 4  # a bug in mcugen (README: exit codes)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ...ir import Graph, Operator, Tensor
+from ...op_shapes import c_div as _c_div
 from ...target import ARM_DSP
 from ..kernels import KERNELS
 from ..lowering import KernelChoice, LayerCall, LoweringContext, c_int, chooses, lowers, shape_text
@@ -589,12 +590,6 @@ def lower_arg_max(ctx: LoweringContext, op: Operator) -> LayerCall:
 # --------------------------------------------------------------------------
 
 BILINEAR_ONE = 1 << 10  # TFLM's integer resize works in 1/1024ths of a pixel
-
-
-def _c_div(a: int, b: int) -> int:
-    """C's integer division, truncating toward zero (Python's // floors)."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
 
 
 def bilinear_scale_10(in_size: int, out_size: int, align_corners: bool) -> int:
