@@ -54,7 +54,7 @@ _RESULT = wire_type(Command.RESULT)
 # Sent before the next request after a timeout: completes any frame whose damaged
 # length field left the device waiting for bytes, so the next frame meets a hunting receiver.
 _IDLE_FILL = bytes(MAX_FRAME_BYTES)
-_POLL_S = 0.05
+_POLL_S = 0.01
 _LINE_HINT = ("bytes arrive but are damaged: check the cable and its ground, the baud rate, "
               "or try a lower baud rate")
 

@@ -12,11 +12,11 @@ import collections
 # A reply is late when it takes twice the slowest recent round trip (per byte for
 # exchanges, whole for INVOKE) plus this margin: the margin absorbs the host's own
 # scheduling (two busy cores, an emulator descheduled), the factor a board that varies.
-DEADLINE_MARGIN_S = 0.15
+DEADLINE_MARGIN_S = 0.05
 RECENT_SAMPLES = 16
 # A frame that began arriving and then paused this long has lost bytes: the device
 # writes a frame at once, and even 9600 baud brings a byte a millisecond.
-STALL_S = 0.1
+STALL_S = 0.05
 MAX_BACKOFF_FACTOR = 16
 
 

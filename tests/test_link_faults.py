@@ -279,11 +279,11 @@ def test_link_policy_rules():
     d = ReplyDeadline(2.0, per_byte=True)
     assert d.seconds(100) == 2.0  # nothing measured: the user's timeout
     d.observe(0.010, 100)
-    assert d.seconds(100) == pytest.approx(0.17) and d.seconds(1000) == pytest.approx(0.35)
+    assert d.seconds(100) == pytest.approx(0.07) and d.seconds(1000) == pytest.approx(0.25)
     d.timed_out()
-    assert d.seconds(100) == pytest.approx(0.34)
+    assert d.seconds(100) == pytest.approx(0.14)
     d.observe(0.010, 100)
-    assert d.seconds(100) == pytest.approx(0.17)
+    assert d.seconds(100) == pytest.approx(0.07)
     assert [retry_pause_s(n) for n in (1, 2, 3, 8, 20)] == [0, 0.01, 0.02, 0.32, 0.32]
     c = ChunkSize(1019, smallest=16, grow_after=3)
     for _ in range(10):
