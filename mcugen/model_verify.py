@@ -14,6 +14,8 @@ Every refusal is a ModelError: one line, exit 2.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .errors import ModelError
 from .ir import Graph, Operator
 from .ops import OP_SPECS, data_inputs
@@ -31,6 +33,7 @@ _MAX_WINDOW = 1 << 16
 _SHAPE_OPTIONS = ("new_shape", "squeeze_dims")
 _MAX_OPTION_DIMS = 8
 _QUANTIZED_TYPES = ("int8", "uint8", "int16")
+_ACTIVATION_BOUNDS = {"RELU": (0.0,), "RELU6": (0.0, 6.0), "RELU_N1_TO_1": (-1.0, 1.0)}
 
 
 def verify_graph(graph: Graph, origin: str) -> None:
@@ -43,6 +46,7 @@ def verify_graph(graph: Graph, origin: str) -> None:
         _verify_quantized(graph, op, where)
         _verify_options(op, where)
         _verify_output_shape(graph, op, where)
+        _verify_activation_bounds(graph, op, where)
         if op.op == "FULLY_CONNECTED":
             _verify_bias_scale(graph, op, where)
 
@@ -74,17 +78,34 @@ def _verify_bias_scale(graph: Graph, op: Operator, where: str) -> None:
     """TFLite Micro's rule for FULLY_CONNECTED with per-tensor weights
     (GetQuantizedConvolutionMultipler): the bias scale may differ from input scale x
     weight scale by at most 2% of the output scale. Per-channel weights skip it."""
-    ins = graph.op_inputs(op) + [graph.tensor(op.outputs[0])]
-    if len(ins) < 4 or any(t is None or t.quant is None for t in ins):
+    ins = graph.op_inputs(op)
+    out = graph.tensor(op.outputs[0])
+    if len(ins) < 3 or ins[2] is None or any(t is None or t.quant is None for t in (ins[0], ins[1], out)):
         return
-    inp, weights, bias, out = ins[0], ins[1], ins[2], ins[-1]
+    inp, weights, bias = ins[0], ins[1], ins[2]
     if weights.quant.per_channel:  # type: ignore[union-attr]
         return
     product = inp.quant.scale[0] * weights.quant.scale[0]  # type: ignore[union-attr]
-    scale = bias.quant.scale[0]  # type: ignore[union-attr]
-    if abs(product - scale) / out.quant.scale[0] > 0.02:  # type: ignore[union-attr]
+    scale = bias.quant.scale[0] if bias.quant is not None else 0.0  # TFLite reads a missing scale as 0
+    if abs(product - scale) / out.quant.scale[0] > 0.02:
         raise ModelError(f"{where}: bias scale {scale:.9g} is too far from input scale x weight scale "
                          f"({product:.9g})", _HINT)
+
+
+def _verify_activation_bounds(graph: Graph, op: Operator, where: str) -> None:
+    """TFLite Micro's CalculateActivationRangeQuantized: a fused activation's bounds
+    (0 and 6 for RELU6), quantized in float32 with the output's scale, must fit int32."""
+    bounds = _ACTIVATION_BOUNDS.get(op.options.get("fused_activation_function") if "fused_activation_function"
+                                    in op.options else None)
+    out = graph.tensor(op.outputs[0])
+    if not bounds or out.quant is None or out.quant.per_channel:
+        return
+    scale = np.float32(out.quant.scale[0])
+    for bound in bounds:
+        value = float(np.round(np.float32(bound) / scale)) + out.quant.zero_point[0]
+        if not -(2**31) <= value <= 2**31 - 1:
+            raise ModelError(f"{where}: its output scale {float(scale):.3g} puts the fused "
+                             f"{op.options['fused_activation_function']} bound {bound} outside int32", _HINT)
 
 
 def _verify_data_flow(graph: Graph, origin: str) -> None:
@@ -114,6 +135,8 @@ def _verify_data_flow(graph: Graph, origin: str) -> None:
         for t in op.outputs:
             writer[t] = op.index
             available.add(t)
+    if not graph.inputs or not graph.outputs:
+        raise ModelError(f"{origin} has no model {'inputs' if not graph.inputs else 'outputs'}", _HINT)
     for t in graph.outputs:
         if t not in available:
             raise ModelError(f"{origin}: model output tensor {t} ('{graph.tensor(t).label()}') is never written",

@@ -77,8 +77,11 @@ def conv_2d(graph: Graph, op: Operator) -> Rule:
     if found is None or isinstance(found, str):
         return found
     inp, filt, (rows, cols) = found
-    if filt.shape[3] < 1 or inp.shape[3] % filt.shape[3]:
-        return None
+    if inp.shape[3] % filt.shape[3]:
+        return f"its filter takes {filt.shape[3]} input channels, which do not divide the input's {inp.shape[3]}"
+    groups = inp.shape[3] // filt.shape[3]
+    if filt.shape[0] % groups:
+        return f"its {filt.shape[0]} filters do not split into {groups} groups (input channels / filter channels)"
     return (inp.shape[0], rows, cols, filt.shape[0])
 
 
@@ -88,8 +91,8 @@ def depthwise_conv_2d(graph: Graph, op: Operator) -> Rule:
     if found is None or isinstance(found, str):
         return found
     inp, filt, (rows, cols) = found
-    if inp.shape[3] < 1 or filt.shape[3] % inp.shape[3]:
-        return None
+    if filt.shape[3] % inp.shape[3]:
+        return f"its filter has {filt.shape[3]} channels, not a multiple of the input's {inp.shape[3]}"
     return (inp.shape[0], rows, cols, filt.shape[3])
 
 

@@ -22,6 +22,8 @@ from .tflite_layout import OPTION_TABLES, check_layout
 
 _FILE_IDENTIFIER = b"TFL3"
 _SCHEMA_VERSION = 3  # the only version TensorFlow Lite (Micro) loads
+_BUILTIN_CODE_SLOT = 10  # OperatorCode.builtin_code's vtable offset (field 3)
+_PLACEHOLDER_FOR_GREATER_OP_CODES = 127
 # Builders align the end of a buffer to at most 16 bytes; more after the last
 # object, or anything but zeros, is not padding.
 _MAX_TRAILING_PADDING = 16
@@ -84,7 +86,7 @@ def _parse(raw: bytes, origin: str) -> Graph:
                          f"{_SCHEMA_VERSION}", "export the model with a current TFLite converter")
     if model.SubgraphsLength() < 1:
         raise ModelError(f"{origin} has no subgraph")
-    opcodes = [_opcode_name(model.OperatorCodes(i)) for i in range(model.OperatorCodesLength())]
+    opcodes = [_opcode_name(model.OperatorCodes(i), i, origin) for i in range(model.OperatorCodesLength())]
     sub = model.Subgraphs(0)
     tensors = [_read_tensor(model, sub.Tensors(i), i, raw, origin) for i in range(sub.TensorsLength())]
     operators = [_read_operator(sub.Operators(i), i, opcodes, origin) for i in range(sub.OperatorsLength())]
@@ -134,10 +136,18 @@ def _int_list(value: Any) -> list[int]:
     return []
 
 
-def _opcode_name(code: Any) -> str:
+def _opcode_name(code: Any, index: int, origin: str) -> str:
     # Builtin codes above 127 live in builtin_code; older files only fill the
-    # deprecated byte-sized field, so the larger of the two is the real one.
-    value = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    # deprecated byte-sized field: TFLite takes the larger of the two. The tflite
+    # package's BuiltinCode() prefers the deprecated field below 127, so the field is
+    # read here as it is stored, or mcugen and TFLite Micro could see different ops.
+    slot = code._tab.Offset(_BUILTIN_CODE_SLOT)
+    builtin = code._tab.Get(flatbuffers.number_types.Int32Flags, slot + code._tab.Pos) if slot else 0
+    deprecated = code.DeprecatedBuiltinCode()
+    if builtin and deprecated not in (builtin, _PLACEHOLDER_FOR_GREATER_OP_CODES):
+        raise ModelError(f"{origin}: operator code {index} says both {_OP_NAMES.get(builtin, builtin)} and "
+                         f"{_OP_NAMES.get(deprecated, deprecated)}", "the file is damaged: export the model again")
+    value = max(builtin, deprecated)
     name = _OP_NAMES.get(value, f"BUILTIN_{value}")
     if name == "CUSTOM":
         custom = (code.CustomCode() or b"").decode("utf-8", "replace")

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from mcugen.codegen.lowering import UnsupportedOpError
+from mcugen.errors import ModelError
 from mcugen.generate import compile_model
 from mcugen.validate import validate_model
 
@@ -133,8 +134,15 @@ REFUSED = [
     (Synthetic("conv_tanh", False, (1, 5, 5, 3), (3, 3), 4, activation="TANH"), "TANH"),
     (Synthetic("dw_wrong_multiplier", True, (1, 5, 5, 4), (3, 3), 8, depth_multiplier=2,
                options_depth_multiplier=3), "depth_multiplier=3"),
-    (Synthetic("conv_groups_not_dividing", False, (1, 5, 5, 6), (3, 3), 4, filter_in_c=4), "does not divide"),
 ]
+
+
+def test_filter_channels_not_dividing_the_input_is_a_malformed_model(tmp_path: Path) -> None:
+    """TFLite refuses it too, so the verifier does (exit 2) before the lowering could."""
+    model = build(Synthetic("conv_groups_not_dividing", False, (1, 5, 5, 6), (3, 3), 4, filter_in_c=4), tmp_path)
+    with pytest.raises(ModelError, match=r"layer 0 \(CONV_2D\): its filter takes 4 input channels, which do not "
+                                         r"divide the input's 6"):
+        compile_model(model)
 
 
 @pytest.mark.parametrize("case,needle", [pytest.param(c, s, id=c.name) for c, s in REFUSED])

@@ -218,6 +218,46 @@ def test_cli_refusal_is_one_line_exit_2_and_writes_nothing(tmp_path):
     assert "Traceback" not in proc.stderr and not out.exists()
 
 
+def test_builtin_code_disagreeing_with_its_deprecated_twin(tmp_path):
+    # Found by the fuzzer: TFLite takes the larger code (here MUL), the tflite package's
+    # accessor the byte-sized one (CONV_2D): the two would have run different ops.
+    mutant = edit("the model.operator_codes[0].builtin_code", 18)
+    refused(tmp_path, mutant, r"operator code 0 says both MUL and CONV_2D")
+
+
+def test_model_without_outputs(tmp_path):
+    # Found by the fuzzer: tflite-micro crashes on it (vtable slot 2 is SubGraph.outputs).
+    mutant = edit(f"{SUB} (vtable slot 2)", 0, "<H", kind="vtable")
+    refused(tmp_path, mutant, r"has no model outputs")
+
+
+def test_filters_that_do_not_split_into_the_groups(tmp_path):
+    # Found by the fuzzer (it hung): 96 input channels over 3-channel filters make 32 groups of 16 filters.
+    mutant = edit(f"{SUB}.tensors[0].shape", 96, "<i", element=3, kind="vector")
+    refused(tmp_path, mutant, r"layer 0 \(CONV_2D\): its 16 filters do not split into 32 groups")
+
+
+def _shared_edit(model: str, path: str, value, fmt: str, kind: str = "vector") -> bytes:
+    raw = shared_model(model).read_bytes()
+    where = next(s for s in check_layout(raw, model, record=True).sites if s.path == path and s.kind == kind)
+    out = bytearray(raw)
+    struct.pack_into(fmt, out, where.pos, value)
+    return bytes(out)
+
+
+def test_fused_activation_bound_outside_int32(tmp_path):
+    # Found by the fuzzer: fomo's layer 15 has a fused RELU6; 6 / 1e-30 does not fit int32.
+    mutant = _shared_edit("fomo_face_detection.tflite", f"{SUB}.tensors[59].quantization.scale", 1e-30, "<f")
+    refused(tmp_path, mutant, r"layer 15 \(CONV_2D\): its output scale 1e-30 puts the fused RELU6 bound 6.0 "
+                              r"outside int32")
+
+
+def test_fully_connected_bias_without_quantization(tmp_path):
+    # Found by the fuzzer: TFLite Micro reads the missing bias scale as 0, and refuses.
+    mutant = _shared_edit("hello_world_int8.tflite", f"{SUB}.tensors[1].quantization.scale", 0, "<I", "length")
+    refused(tmp_path, mutant, r"layer 2 \(FULLY_CONNECTED\): bias scale 0 is too far")
+
+
 # Crafted defects that TensorFlow Lite Micro refuses too: mcugen must never be the
 # laxer of the two (the fuzzer checks the same over random mutants).
 _TFLM_REFUSES = {
@@ -225,6 +265,10 @@ _TFLM_REFUSES = {
                                               kind="length"),
     "bias scale": _hello_world_bias_scale,
     "truncated": lambda: RAW[:-1],
+    "builtin code twins disagree": lambda: edit("the model.operator_codes[0].builtin_code", 18),
+    "no outputs (tflite-micro crashes)": lambda: edit(f"{SUB} (vtable slot 2)", 0, "<H", kind="vtable"),
+    "fused bound outside int32": lambda: _shared_edit("fomo_face_detection.tflite",
+                                                      f"{SUB}.tensors[59].quantization.scale", 1e-30, "<f"),
 }
 
 
@@ -255,3 +299,17 @@ def test_reshape_option_with_more_than_eight_dimensions(tmp_path):
     out = bytearray(raw)
     struct.pack_into("<I", out, where.pos, struct.unpack_from("<I", raw, where.pos)[0] | 16)
     refused(tmp_path, bytes(out), r"layer 0 \(RESHAPE\) has \d+ entries in new_shape; TensorFlow Lite takes at most 8")
+
+
+def test_depthwise_without_bias_is_refused_like_tflite_micro(tmp_path, oracle):
+    # Found by the fuzzer: tflite-micro segfaults on a DEPTHWISE_CONV_2D whose bias is omitted.
+    from mcugen.codegen.lowering import UnsupportedOpError
+    from mcugen.generate import compile_model
+
+    mutant = edit(f"{SUB}.operators[2].inputs", -1, "<i", element=2, kind="vector")
+    assert not oracle.judge(mutant).accepted
+    path = tmp_path / "model.tflite"
+    path.write_bytes(mutant)
+    with pytest.raises(UnsupportedOpError, match=r"layer 2 \(DEPTHWISE_CONV_2D\): has no bias, which TensorFlow "
+                                                 r"Lite Micro crashes on"):
+        compile_model(path)
