@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .link_policy import STALL_S, ChunkSize, ReplyDeadline, RetryBudget, retry_pause_s
+from .link_policy import DEADLINE_MARGIN_S, ChunkSize, ReplyDeadline, RetryBudget, retry_pause_s
 from .protocol import (
     MAX_CHUNK,
     MAX_FRAME_BYTES,
@@ -134,17 +134,19 @@ class AgentClient:
     max_resets: board resets run_inference recovers from per inference.
     chunk_bytes: the most tensor bytes per SET_INPUT/GET_OUTPUT frame; with
     adaptive_chunks the client halves it down to min_chunk_bytes when frames
-    fail and grows it back when they pass.
+    fail and grows it back when they pass. margin_s: added to every learnt wait,
+    and how long a reply may pause halfway (link_policy.DEADLINE_MARGIN_S).
     """
 
     def __init__(self, port, timeout: float = 2.0, retries: int = 3, trace: Callable[[TraceEvent], None] | None = None,
                  *, invoke_timeout: float = 60.0, model_sha256: str | None = None, max_resets: int = 3,
                  chunk_bytes: int = MAX_CHUNK, adaptive_chunks: bool = True, min_chunk_bytes: int = 16,
-                 max_tries: int = 16, budget: RetryBudget | None = None):
+                 max_tries: int = 16, budget: RetryBudget | None = None, margin_s: float = DEADLINE_MARGIN_S):
         self.port = port
         self.timeout = float(timeout)
         self.invoke_timeout = max(float(invoke_timeout), self.timeout)
         self.retries = max(1, int(retries))
+        self.margin_s = float(margin_s)
         self.max_tries = max(self.retries, int(max_tries))
         self.budget = budget or RetryBudget()
         self.trace = trace
@@ -161,7 +163,7 @@ class AgentClient:
         self._last_frames = 0  # frame counter of the last HELLO or INVOKE reply
         self._last_invokes: int | None = None  # the board's INVOKE count as of that reply
         self._stats = _Stats()
-        self._exchange_deadline = ReplyDeadline(self.timeout, per_byte=True)
+        self._exchange_deadline = ReplyDeadline(self.timeout, per_byte=True, margin_s=self.margin_s)
         self._deadlines: dict[tuple[int, float], ReplyDeadline] = {}
         self._fill_due = False  # a timeout happened: the device may hold a partial frame
         self._late_negatives = 0  # BAD_CRCs still due for frames sent before the last idle fill
@@ -382,7 +384,8 @@ class AgentClient:
         whole; the rest share one per-byte estimate."""
         if command == Command.INVOKE or timeout is not None:
             cap = self.invoke_timeout if timeout is None else float(timeout)
-            return self._deadlines.setdefault((command, cap), ReplyDeadline(cap, per_byte=False))
+            return self._deadlines.setdefault((command, cap), ReplyDeadline(cap, per_byte=False,
+                                                                            margin_s=self.margin_s))
         return self._exchange_deadline
 
     def _port_name(self) -> str:
@@ -437,7 +440,7 @@ class AgentClient:
                 self._last_rx = now
                 self._stats.bytes_received += len(data)
                 self._events.extend(self._parser.feed(data))
-            elif self._parser.pending and now - self._last_rx > min(self.timeout, STALL_S):
+            elif self._parser.pending and now - self._last_rx > min(self.timeout, self.margin_s):
                 # A frame began and stopped arriving (the device sends a frame at once): it lost
                 # bytes. Checked only after a read found nothing, so a host that was itself
                 # descheduled reads what waits before judging.
@@ -527,7 +530,8 @@ class AgentClient:
             if isinstance(event, CrcError):
                 self._stats.crc_errors += 1
                 self._trace("<-", "bad CRC", event.seq, event.length, f"claims {event.name}")
-                if not self._absorb_late():
+                # Only what claims to be an ERROR may be the idle fill's BAD_CRC, damaged on its way.
+                if event.type != _ERROR or not self._absorb_late():
                     return "crc"
                 continue
             if event.type == _RESULT:
@@ -563,7 +567,7 @@ class AgentClient:
             return event
 
     def _absorb_late(self) -> bool:
-        """True when a damaged frame or BAD_CRC is the one due from before the idle fill."""
+        """True when a BAD_CRC (or a damaged ERROR) is the one due from before the idle fill."""
         if not self._late_negatives:
             return False
         self._late_negatives -= 1

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import collections
 
-# A reply is late when it takes twice the slowest recent round trip (per byte for
-# exchanges, whole for INVOKE) plus this margin: the margin absorbs the host's own
-# scheduling (two busy cores, an emulator descheduled), the factor a board that varies.
-DEADLINE_MARGIN_S = 0.05
+# A reply is late when it takes three times the slowest recent round trip (per byte
+# for exchanges, whole for INVOKE) plus a margin: the margin absorbs the host's own
+# scheduling (two busy cores, an emulator descheduled), the factor a board or an
+# emulator that slows down under load. The same margin is how long a frame that began
+# arriving may pause before it is taken for one that lost bytes (the device writes a
+# frame at once; even 9600 baud brings a byte a millisecond).
+DEADLINE_MARGIN_S = 0.1
+SLOWEST_FACTOR = 3
 RECENT_SAMPLES = 16
-# A frame that began arriving and then paused this long has lost bytes: the device
-# writes a frame at once, and even 9600 baud brings a byte a millisecond.
-STALL_S = 0.05
 MAX_BACKOFF_FACTOR = 16
 
 
 class ReplyDeadline:
     """Seconds to wait for a reply. Until a round trip has been measured it is the
-    user's timeout; after that twice the slowest recent one plus a margin, never more
-    than the user's timeout. Every timeout doubles it until a reply comes (back-off),
-    so a board that is slower than measured still gets answered."""
+    user's timeout; after that three times the slowest recent one plus a margin, never
+    more than the user's timeout. Every timeout doubles it until a reply comes
+    (back-off), so a board that is slower than measured still gets answered."""
 
-    def __init__(self, cap_s: float, per_byte: bool):
+    def __init__(self, cap_s: float, per_byte: bool, margin_s: float = DEADLINE_MARGIN_S):
         self.cap_s = float(cap_s)
         self.per_byte = per_byte
+        self.margin_s = float(margin_s)
         self._recent: collections.deque[float] = collections.deque(maxlen=RECENT_SAMPLES)
         self._backoff = 1
 
@@ -36,7 +38,7 @@ class ReplyDeadline:
         if not self._recent:
             return self.cap_s
         slowest = max(self._recent) * (max(1, wire_bytes) if self.per_byte else 1)
-        return min(self.cap_s, (2 * slowest + DEADLINE_MARGIN_S) * self._backoff)
+        return min(self.cap_s, (SLOWEST_FACTOR * slowest + self.margin_s) * self._backoff)
 
     def observe(self, round_trip_s: float, wire_bytes: int = 0) -> None:
         """A reply to a request sent once (a retried one's time is ambiguous: Karn's rule)."""

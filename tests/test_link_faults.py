@@ -140,7 +140,8 @@ def test_one_damaged_byte_costs_one_retry(agent, reference, model_sha, case):
     fault = FrameFault(direction, wire_type, 5 if wire_type in (SET_INPUT, SET_INPUT_REPLY) else 2, damage)
     sent: list[TraceEvent] = []
     with FaultProxy(agent.port, frame_faults=(fault,), lifetime=30) as proxy:
-        port, client = _client(proxy.url, model_sha, trace=sent.append)
+        # A wide margin: these count retries and timeouts exactly, and a busy machine must not add one.
+        port, client = _client(proxy.url, model_sha, trace=sent.append, margin_s=0.4)
         hello = client.hello()
         rng = np.random.default_rng(7)
         for _ in range(3):
@@ -172,7 +173,7 @@ def test_length_grown_request_needs_the_idle_fill(agent, reference, model_sha):
     retry is answered. Without the fill the retry itself would be swallowed."""
     fault = FrameFault("up", INVOKE, 1, set_length(700))
     with FaultProxy(agent.port, frame_faults=(fault,), lifetime=30) as proxy:
-        port, client = _client(proxy.url, model_sha)
+        port, client = _client(proxy.url, model_sha, margin_s=0.4)
         hello = client.hello()
         xs = _inputs(hello, np.random.default_rng(8))
         _assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
@@ -279,11 +280,11 @@ def test_link_policy_rules():
     d = ReplyDeadline(2.0, per_byte=True)
     assert d.seconds(100) == 2.0  # nothing measured: the user's timeout
     d.observe(0.010, 100)
-    assert d.seconds(100) == pytest.approx(0.07) and d.seconds(1000) == pytest.approx(0.25)
+    assert d.seconds(100) == pytest.approx(0.13) and d.seconds(1000) == pytest.approx(0.4)
     d.timed_out()
-    assert d.seconds(100) == pytest.approx(0.14)
+    assert d.seconds(100) == pytest.approx(0.26)
     d.observe(0.010, 100)
-    assert d.seconds(100) == pytest.approx(0.07)
+    assert d.seconds(100) == pytest.approx(0.13)
     assert [retry_pause_s(n) for n in (1, 2, 3, 8, 20)] == [0, 0.01, 0.02, 0.32, 0.32]
     c = ChunkSize(1019, smallest=16, grow_after=3)
     for _ in range(10):
