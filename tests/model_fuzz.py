@@ -80,11 +80,19 @@ def _structural(sites: list[Site]) -> list[Site]:
 
 
 def mutate(raw: bytes, sites: list[Site], rng: random.Random) -> tuple[str, bytes]:
-    """One mutant of ``raw`` and what was done to it."""
+    """One mutant of ``raw`` and what was done to it: one damage, or now and then two
+    crafted values at once (a shape and the shape that must follow it, say)."""
+    if rng.random() < 0.15:
+        first, once = _mutate_once(raw, sites, rng, "crafted")
+        second, twice = _mutate_once(once, sites, rng, "crafted")
+        return f"{first}; then {second}", twice
+    return _mutate_once(raw, sites, rng)
+
+
+def _mutate_once(raw: bytes, sites: list[Site], rng: random.Random, kind: str | None = None) -> tuple[str, bytes]:
     out = bytearray(raw)
     n = len(raw)
-    kind = rng.choices(("truncate", "flip", "structural_flip", "crafted", "crafted", "crafted", "splice"),
-                       k=1)[0]
+    kind = kind or rng.choice(("truncate", "flip", "structural_flip", "crafted", "crafted", "crafted", "splice"))
     if kind == "truncate":
         cut = rng.choice((n - 1, n - rng.randint(1, 64), rng.randrange(0, n)))
         return f"truncate to {cut} bytes", bytes(out[:max(0, cut)])
