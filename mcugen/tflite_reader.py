@@ -24,9 +24,7 @@ _FILE_IDENTIFIER = b"TFL3"
 _SCHEMA_VERSION = 3  # the only version TensorFlow Lite (Micro) loads
 _BUILTIN_CODE_SLOT = 10  # OperatorCode.builtin_code's vtable offset (field 3)
 _PLACEHOLDER_FOR_GREATER_OP_CODES = 127
-# Builders align the end of a buffer to at most 16 bytes; more after the last
-# object, or anything but zeros, is not padding.
-_MAX_TRAILING_PADDING = 16
+_ZIP_MAGIC = b"PK\x03\x04"  # a zip archive's first local file header
 # Quantization scales of real models lie far inside this; outside it, activation
 # bounds (6 / scale for RELU6) and multipliers leave float32's range.
 _MIN_SCALE, _MAX_SCALE = 1e-30, 1e30
@@ -65,8 +63,13 @@ def parse_tflite(raw: bytes, origin: str = "<bytes>") -> Graph:
             "pass a .tflite file written by the TFLite converter",
         )
     layout = check_layout(raw, origin)
-    if len(raw) - layout.end >= _MAX_TRAILING_PADDING or any(raw[layout.end:]):
-        raise ModelError(f"{origin} has {len(raw) - layout.end} bytes after the end of the model",
+    trailing = raw[layout.end:]
+    # After the model may come zero padding, or the zip archive of associated files
+    # (labels, vocabularies) that TFLite's metadata writer appends; anything else means
+    # the file was joined to something or partly overwritten.
+    if any(trailing) and not trailing.startswith(_ZIP_MAGIC):
+        raise ModelError(f"{origin} has {len(trailing)} bytes after the end of the model that are neither "
+                         "padding nor a zip of associated files",
                          "the file was joined to something else or partly overwritten: export or copy it again")
     try:
         return _parse(raw, origin)

@@ -66,7 +66,20 @@ def test_truncated_file(tmp_path, cut):
 
 
 def test_trailing_bytes(tmp_path):
-    refused(tmp_path, RAW + b"\x01" * 40, r"40 bytes after the end of the model")
+    refused(tmp_path, RAW + b"\x01" * 40, r"40 bytes after the end of the model that are neither padding")
+
+
+def test_padding_and_associated_files_after_the_model_are_fine(tmp_path):
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("labels.txt", "circle\nsquare\n")
+    for tail in (b"\0" * 40, archive.getvalue()):
+        path = tmp_path / "model.tflite"
+        path.write_bytes(RAW + tail)
+        assert len(load_model(path).operators) == 11
 
 
 @pytest.mark.parametrize("value", [0.0, -0.5, math.nan, math.inf, -math.inf, 1e-40])
