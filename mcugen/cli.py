@@ -311,8 +311,9 @@ def emulate(project: str) -> None:
               help="Boot this generated project in QEMU, benchmark it, shut QEMU down.")
 @click.option("--baud", default=115200, show_default=True, help="Baud rate for a real serial port.")
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for a reply before retrying.")
-@click.option("--pixel-range", type=click.Choice(["0-1", "0-255", "-1-1"]), default="0-1", show_default=True,
-              help="Real-valued range image pixels map to before quantization.")
+@click.option("--pixel-range", type=click.Choice(["auto", "0-1", "0-255", "-1-1"]), default="auto",
+              show_default=True, help="Real-valued range image pixels map to before quantization; auto: the "
+              "range the model's input represents (its dtype, scale and zero point).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=str),
               help="Write report.json, report.md and PNG plots here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
@@ -338,7 +339,7 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
     graph = load_model(model_path)
     tensors = graph.input_tensors()
     if data_dir is not None:
-        inputs = image_inputs(Path(data_dir), tensors, pixel_range)
+        inputs = image_inputs(Path(data_dir), tensors, graph.output_tensors(), pixel_range)
     elif vectors:
         inputs = vector_inputs([Path(v) for v in vectors], tensors)
     else:

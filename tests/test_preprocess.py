@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from mcugen.bench_inputs import PIXEL_RANGES, quantize_image
+from mcugen.bench_inputs import image_inputs
 from mcugen.ir import Quantization, Tensor
 from mcugen.loader import load_model
 from mcugen.preprocess import (
     DEFAULT_MAX_ROW,
+    PIXEL_RANGES,
     DTYPE_CODES,
     PixelFormat,
     PreprocessError,
@@ -529,21 +530,28 @@ def test_shared_model_inputs(name, shape, pixel_range):
 @pytest.mark.parametrize("shape, kind", [((1, 12, 20, 3), INPUT_KINDS[2]), ((1, 9, 9, 1), PERSON_DETECT),
                                          ((1, 40, 30, 3), ("float32", None, None, None))])
 def test_bench_data_pipeline_is_frame_to_tensor(tmp_path, shape, kind):
+    """`bench --data` gives each image to the model exactly as the device's pre-processing
+    would turn the image's RGB888 frame into the input, for every pixel range and auto."""
     from PIL import Image
 
     rng = np.random.default_rng(7)
-    path = tmp_path / "image.png"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    path = tmp_path / "a" / "image.png"
     Image.fromarray(rng.integers(0, 256, (23, 37, 3), dtype=np.uint8)).save(path)
     dtype, scale, zp, _ = kind
     tensor = _tensor(shape, dtype, scale, zp)
-    for range_name, pixel_range in PIXEL_RANGES.items():
-        data, width, height = image_to_rgb888(path)
-        assert (width, height) == (37, 23)
+    scores = _tensor((1, 2), "int8", 1 / 256, -128, name="scores")
+    data, width, height = image_to_rgb888(path)
+    assert (width, height) == (37, 23)
+    for range_name, pixel_range in [("auto", None), *PIXEL_RANGES.items()]:
         expected = frame_to_tensor(data, width, height, PixelFormat.RGB888,
                                    PreprocessParams.for_tensor(tensor, pixel_range))
-        got = quantize_image(path, tensor, range_name)
+        inputs = image_inputs(tmp_path, [tensor], [scores], range_name)
+        got = inputs.sets[0].arrays[0]
         assert got.shape == shape and got.dtype == expected.dtype
         assert got.tobytes() == expected.tobytes()
+        assert inputs.sets[0].label == 0 and inputs.class_names == ["a", "b"]
 
 
 def test_frame_from_image_packs_what_frame_to_rgb_reads():

@@ -1,0 +1,116 @@
+"""`bench --data` understands the model's input and output (issue 11, item 1): pixels
+mapped to the range the input's dtype, scale and zero point represent, and a label
+list or a model that cannot give a top-1 accuracy refused with the fix."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from conftest import EXAMPLE_MODEL, SHARED_VECTORS, shared_model
+from mcugen.bench_inputs import class_count, image_inputs
+from mcugen.errors import McugenError
+from mcugen.ir import Quantization, Tensor
+from mcugen.loader import load_model
+
+
+def refused(pattern, call, *args):
+    """The refusal's one line (message and fix) matches pattern."""
+    with pytest.raises(McugenError) as caught:
+        call(*args)
+    assert re.search(pattern, caught.value.one_line()), caught.value.one_line()
+
+
+@pytest.fixture
+def person_folder(tmp_path):
+    """The shared person and no-person vectors (96x96 int8 grayscale) as PNG images."""
+    from PIL import Image
+
+    shared_model("person_detect.tflite")  # skips visibly without ../shared
+    for name, vector in (("person", "person_96x96_i8.npy"), ("no_person", "no_person_96x96_i8.npy")):
+        (tmp_path / name).mkdir()
+        pixels = np.load(SHARED_VECTORS / vector).reshape(96, 96).astype(np.int16) + 128
+        Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / name / f"{name}.png")
+    (tmp_path / "labels.txt").write_text("no_person\nperson\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("model", ["wv_quality_k_8_c_5", "person_detect"])
+def test_pixels_map_to_what_the_input_represents(person_folder, model):
+    """Wake Vision takes uint8 pixels at scale 1 (0..255), person_detect int8 at 1/127.5
+    (-1..1): with no option given both classify both images right under tflite-micro."""
+    from mcugen.reference import TflmInterpreter
+
+    path = shared_model(f"{model}.tflite")
+    graph = load_model(path)
+    reference = TflmInterpreter(path)
+    inputs = image_inputs(person_folder, graph.input_tensors(), graph.output_tensors())
+    predicted = [int(np.argmax(reference.run(s.arrays, 1)[0])) for s in inputs.sets]
+    assert predicted == [s.label for s in inputs.sets] == [0, 1]
+    assert "represents" in inputs.notes[0]  # says which mapping it used
+    if model == "wv_quality_k_8_c_5":
+        # The old default (0-1) calls both "no person": the mapping is what makes the difference.
+        fixed = image_inputs(person_folder, graph.input_tensors(), graph.output_tensors(), "0-1")
+        assert [int(np.argmax(reference.run(s.arrays, 1)[0])) for s in fixed.sets] == [0, 0]
+        assert "--pixel-range 0-1" in fixed.notes[0]
+
+
+def _scores(shape):
+    return Tensor(1, "scores", shape, "int8", Quantization((1 / 256,), (-128,)))
+
+
+def _image(shape=(1, 8, 8, 3)):
+    return Tensor(0, "image", shape, "int8", Quantization((1 / 255,), (-128,)))
+
+
+def test_a_detector_grid_is_not_a_class_vector():
+    fomo = load_model(shared_model("fomo_face_detection.tflite"))
+    refused(r"output \(\[1, 12, 12, 2\]\) is not one vector of class scores.*--vectors FILE.npy or --random N",
+            class_count, fomo.output_tensors())
+    assert class_count([_scores((1, 4))]) == 4 and class_count([_scores((7,))]) == 7
+    with pytest.raises(McugenError):
+        class_count([_scores((1, 4)), _scores((1, 4))])
+
+
+def _folder(tmp_path, classes, labels=None):
+    from PIL import Image
+
+    for name in classes:
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / name / "a.png")
+    if labels is not None:
+        (tmp_path / "labels.txt").write_text("\n".join(labels) + "\n")
+    return tmp_path
+
+
+def test_a_label_list_of_the_wrong_length(tmp_path):
+    folder = _folder(tmp_path, ["cat", "dog"], ["cat", "dog", "bird"])
+    refused(r"labels.txt names 3 classes but the model has 2 outputs \(list the 2", image_inputs, folder,
+            [_image()], [_scores((1, 2))])
+
+
+def test_class_folders_that_cannot_be_the_output_order(tmp_path):
+    folder = _folder(tmp_path, ["cat", "dog"])
+    refused(r"has 2 class folders but the model has 3 outputs \(add a labels.txt", image_inputs, folder,
+            [_image()], [_scores((1, 3))])
+    # with a labels.txt, a subset of the classes is fine
+    (folder / "labels.txt").write_text("bird\ncat\ndog\n")
+    inputs = image_inputs(folder, [_image()], [_scores((1, 3))])
+    assert [s.label for s in inputs.sets] == [1, 2]
+
+
+def test_data_on_a_multi_input_model(tmp_path):
+    folder = _folder(tmp_path, ["a", "b"])
+    refused(r"the model has 2 inputs \(bench it with --vectors", image_inputs, folder, [_image(), _image()],
+            [_scores((1, 2))])
+
+
+def test_the_example_keeps_its_mapping():
+    # shapes_int8 takes int8 at 1/255: auto is 0..1, what the example was trained on.
+    graph = load_model(EXAMPLE_MODEL)
+    images = EXAMPLE_MODEL.parent / "images"
+    auto = image_inputs(images, graph.input_tensors(), graph.output_tensors())
+    unit = image_inputs(images, graph.input_tensors(), graph.output_tensors(), "0-1")
+    assert [s.arrays[0].tobytes() for s in auto.sets] == [s.arrays[0].tobytes() for s in unit.sets]
