@@ -108,6 +108,9 @@ class Board:
     counter: dict[str, Any]
     qemu: dict[str, Any] | None = None
     firmware: dict[str, Any] | None = None
+    # What the reserved bytes are, in words for the fit table (memory.reserved_*_why).
+    reserved_ram_why: str = ""
+    reserved_flash_why: str = ""
     camera: Camera | None = None
     leds: tuple[Led, ...] = ()
     upload: Upload | None = None
@@ -165,6 +168,8 @@ class Board:
             "arena_region": self.arena_region,
             "reserved_ram_bytes": self.reserved_ram_bytes,
             "reserved_flash_bytes": self.reserved_flash_bytes,
+            "reserved_ram_why": self.reserved_ram_why,
+            "reserved_flash_why": self.reserved_flash_why,
             "platformio": self.platformio,
             "serial": self.serial,
             "counter": self.counter,
@@ -324,6 +329,11 @@ def load_board_file(path: Path) -> Board:
     for key in ("reserved_ram_bytes", "reserved_flash_bytes"):
         if c.need(mem, key, int, "memory.") < 0:
             raise c.fail(f"memory.{key} must not be negative")
+        why = key.replace("_bytes", "_why")
+        if mem.get(key) and why not in mem:
+            raise c.fail(f"memory.{why} must say what the {mem[key]:,} reserved bytes are (for the fit table)")
+        if why in mem:
+            c.need(mem, why, str, "memory.")
 
     pio = data["platformio"]
     for key in ("platform", "board", "framework"):
@@ -428,6 +438,8 @@ def load_board_file(path: Path) -> Board:
         arena_region=arena_region,
         reserved_ram_bytes=mem["reserved_ram_bytes"],
         reserved_flash_bytes=mem["reserved_flash_bytes"],
+        reserved_ram_why=mem.get("reserved_ram_why", ""),
+        reserved_flash_why=mem.get("reserved_flash_why", ""),
         platformio=dict(pio),
         serial=dict(data["serial"]),
         counter=dict(data["counter"]),

@@ -79,7 +79,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("model", type=click.Path(path_type=str))
 @click.option("--board", "board_id", help="Say whether the model fits this board (see `mcugen boards`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--no-tflm", is_flag=True, help="Skip measuring TFLite Micro's arena for comparison.")
@@ -143,7 +143,7 @@ def boards(as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("model", type=click.Path(path_type=str))
 @click.option("--board", "board_id", default="qemu-cm7", show_default=True,
               help="Target board (see `mcugen boards`), or 'host' for a plain C project built with cc.")
 @click.option("-o", "--output", "out_dir", default="firmware_out", show_default=True,
@@ -153,10 +153,12 @@ def boards(as_json: bool) -> None:
                    "(see `mcugen boards` for which board builds which).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="An application option (repeatable), e.g. --set threshold=0.6 --set leds=person=green.")
+@click.option("--no-fit-check", is_flag=True,
+              help="Write the project even if the model does not fit the board (as inspect judges it).")
 @KERNELS_OPTION
 @MEMORY_OPTION
 def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tuple[str, ...], kernels: str,
-             memory: str) -> None:
+             memory: str, no_fit_check: bool) -> None:
     """Compile MODEL ahead of time to C and write a project for BOARD running APP."""
     from .generate import HOST_TARGET, generate_host_project
 
@@ -173,7 +175,7 @@ def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tup
 
     board = get_board(board_id)
     fw = generate_firmware_project(model, board, out_dir, app=app_id, settings=settings, kernels=kernels,
-                                   memory=memory)
+                                   memory=memory, fit_check=not no_fit_check)
     module = fw.model.module
     click.echo(f"wrote {out_dir}/: PlatformIO project for {board.id} ({board.name}), app {fw.app}; "
                f"{len(fw.model.plan.graph.operators)} layers ({module.variant} kernels, {fw.model.plan.strategy} "
@@ -299,11 +301,11 @@ def emulate(project: str) -> None:
 
 
 @main.command()
-@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--model", "model_path", required=True, type=click.Path(path_type=str),
               help="The .tflite the firmware was generated from (checked against the board's hash).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str),
               help="Image folder with one subfolder per class (labels.txt gives the output order).")
-@click.option("--vectors", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--vectors", multiple=True, type=click.Path(path_type=str),
               help="A .npy file of inputs (repeatable).")
 @click.option("--random", "n_random", type=click.IntRange(min=1), help="Run N random inputs.")
 @click.option("--port", help="The board's serial port: a device path, socket://HOST:PORT or any pyserial URL.")
@@ -378,12 +380,12 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
               help="Boot this generated project (an emulated board) in QEMU, feed it, shut QEMU down.")
 @click.option("--images", "images_dir", type=click.Path(file_okay=False, path_type=str),
               help="A folder of images (searched recursively), each sent as a camera frame.")
-@click.option("--vectors", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--vectors", multiple=True, type=click.Path(path_type=str),
               help="A .npy file of input tensors (repeatable), each sent as a frame.")
 @click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=str),
               help="The generated project the board runs (default: the --emulate folder): its labels, camera "
                    "format and pixel mapping.")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=str),
+@click.option("--model", "model_path", type=click.Path(path_type=str),
               help="The .tflite the firmware came from: checked against the board, and its outputs compared "
                    "with tflite-micro's on the same input.")
 @click.option("--baud", default=115200, show_default=True, help="Baud rate for a real serial port.")
@@ -461,10 +463,10 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
 
 
 @main.command()
-@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("model", type=click.Path(path_type=str))
 @click.option("--inputs", "n_random", default=10, show_default=True, type=click.IntRange(min=0),
               help="Random inputs to run.")
-@click.option("--vectors", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+@click.option("--vectors", multiple=True, type=click.Path(path_type=str),
               help="A .npy file of real inputs (repeatable).")
 @click.option("--seed", default=0, show_default=True, help="Seed for the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with AddressSanitizer and UBSan.")

@@ -39,7 +39,7 @@ from .apps import DEFAULT_APP, App, AppError, get_app, parse_settings
 from .boards import BYTES_PER_PIXEL, PIXEL_FORMATS, Board, Camera, get_board
 from .codegen.emit import _c_comment
 from .emulator import IcountSettings, icount_settings
-from .errors import BoardError, McugenError
+from .errors import BoardError, FitError, McugenError
 from .generate import GeneratedModel, compile_model
 from .ir import Tensor
 from .project import write_project
@@ -396,16 +396,23 @@ def _metadata(board: Board, bid: str, env_name: str, model_name: str, model: Gen
 def generate_firmware_project(model_path: str | Path, board: Board | str, out_dir: str | Path, *,
                               agent_dir: str | Path | None = None, app: str = DEFAULT_APP,
                               settings: list[str] | tuple[str, ...] = (), kernels: str = AUTO,
-                              memory: str = AUTO) -> GeneratedFirmware:
-    """Compile the model and write the firmware project for the board and app (atomically)."""
+                              memory: str = AUTO, fit_check: bool = True) -> GeneratedFirmware:
+    """Compile the model and write the firmware project for the board and app (atomically).
+    fit_check: refuse (FitError) a model that `inspect` says does not fit the board, on
+    the same figures, before anything is written."""
     if isinstance(board, str):
         board = get_board(board)
     app_spec = get_app(app)
     options = parse_settings(app_spec, settings)  # bad options fail before the model is compiled
     model_path = Path(model_path)
-    from .fit import arena_budget
+    from .fit import arena_budget, check_fit
 
     model = compile_model(model_path, board.target, kernels, memory, arena_budget(board))
+    verdict = check_fit(model.module.weights_bytes, model.module.arena_bytes, board)
+    if fit_check and not verdict.fits:
+        raise FitError(f"{model_path.name} does not fit {board.id}: {verdict.shortfall()}",
+                       "try --memory small, a board with more memory (mcugen boards), or --no-fit-check to write "
+                       "the project anyway")
     files, bid, env_name, icount = firmware_files(model, model_path.name, board,
                                                   Path(agent_dir) if agent_dir else None,
                                                   app=app_spec, options=options)

@@ -113,6 +113,14 @@ def print_fit(console: Console, verdict: FitVerdict, board: Board) -> None:
     console.print(t)
     console.print("[dim]flash needed = the model's constants + a runtime estimate; `mcugen build` reports the "
                   "measured sizes[/dim]")
+    ram_size = board.region(verdict.arena_region).size
+    flash_size = board.region(verdict.flash_region).size
+    if board.reserved_ram_bytes:
+        console.print(f"[dim]RAM available = {verdict.arena_region}'s {ram_size:,} B less {board.reserved_ram_bytes:,} "
+                      f"B reserved: {board.reserved_ram_why}[/dim]")
+    if board.reserved_flash_bytes:
+        console.print(f"[dim]flash available = {verdict.flash_region}'s {flash_size:,} B less "
+                      f"{board.reserved_flash_bytes:,} B reserved: {board.reserved_flash_why}[/dim]")
 
 
 def _margin(margin: int, available: int) -> str:

@@ -48,7 +48,9 @@ def read_tflite(path: str | Path) -> Graph:
     if not path.exists():
         raise ModelError(f"model file not found: {path}", "check the path")
     if path.is_dir():
-        raise ModelError(f"model path is a directory, not a .tflite file: {path}")
+        inside = sorted(p.name for p in path.glob("*.tflite"))
+        hint = f"give one of the models in it: {', '.join(inside[:5])}" if inside else "give the .tflite file's path"
+        raise ModelError(f"{path} is a folder, not a .tflite model file", hint)
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -111,14 +111,21 @@ def load_vectors(paths: list[Path], tensors: list[Tensor]) -> tuple[list[list[np
     notes = []
     sets = []
     if paths and len(tensors) != 1:
-        raise McugenError("--vectors works with single-input models only")
+        raise McugenError(f"--vectors works with single-input models; this one has {len(tensors)} inputs",
+                          "bench it with --random N")
     for path in paths:
         t = tensors[0]
         try:
             with open(path, "rb") as f:
                 magic = f.read(6)
         except FileNotFoundError:
-            raise McugenError(f"vector file not found: {path}") from None
+            raise McugenError(f"vector file not found: {path}", "check the path (a .npy file per input batch)") \
+                from None
+        except IsADirectoryError:
+            inside = sorted(p.name for p in Path(path).glob("*.npy"))
+            raise McugenError(f"{path} is a folder, not a .npy vector file",
+                              f"give the files in it: --vectors {path}/{inside[0]} ..." if inside else
+                              "give a .npy file (numpy.save(path, array))") from None
         except OSError as exc:
             raise McugenError(f"cannot read vector file {path}: {exc.strerror or exc}") from None
         if magic != b"\x93NUMPY":

@@ -24,11 +24,20 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 log=.venv/mcugen-setup.log
-echo "setup: installing mcugen and its dependencies into .venv (log: $log)"
-# pip and setuptools are chatty while building; keep it in the log unless something fails.
-if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } >"$log" 2>&1; then
-  tail -n 30 "$log" >&2
-  echo "setup: pip install failed; the whole log is in $log" >&2
-  exit 1
+# The install is editable, so only pyproject.toml (dependencies, entry points, package data)
+# can make it stale: skip pip when it is unchanged since the last install that worked.
+stamp=.venv/mcugen-setup.stamp
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -V 2>&1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/mcugen --version >/dev/null 2>&1; then
+  echo "setup: .venv is current (pyproject.toml unchanged since the last install; delete $stamp to reinstall)"
+else
+  echo "setup: installing mcugen and its dependencies into .venv (log: $log)"
+  # pip and setuptools are chatty while building; keep it in the log unless something fails.
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } >"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    echo "setup: pip install failed; the whole log is in $log" >&2
+    exit 1
+  fi
+  echo "$want" > "$stamp"
 fi
 .venv/bin/mcugen --version

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -52,6 +53,7 @@ def _copy(tmp_path, edit):
     (lambda t: t.replace("[qemu]", "[qemu_x]"), "unknown field"),
     (lambda t: t.replace("kind = \"instructions\"", "kind = \"ticks\""), "counter.kind"),
     (lambda t: t.replace("schema = 1", "schema = ["), "not valid TOML"),
+    (lambda t: re.sub(r"\nreserved_ram_why = .*", "", t), "reserved_ram_why must say what the 16,384"),
 ])
 def test_schema_errors_name_the_field(tmp_path, edit, message):
     with pytest.raises(BoardError, match=message):

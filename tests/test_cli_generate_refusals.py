@@ -103,3 +103,20 @@ def test_legacy_uint8_model_is_refused_with_the_fix(tmp_path: Path) -> None:
     for command in (("inspect", model), ("generate", model, "-o", tmp_path / "out")):
         assert_clean_refusal(run_cli(*command), "uint8-quantized model", "int8")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["inspect", "generate", "validate"])
+def test_a_folder_given_as_the_model(command: str, tmp_path: Path) -> None:
+    """One line naming the folder and the models inside it (it was click's usage error)."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "net.tflite").write_bytes(b"")
+    proc = run_cli(command, tmp_path / "models")
+    assert_clean_refusal(proc, "is a folder, not a .tflite model file", "net.tflite")
+
+
+def test_a_folder_given_as_vectors(tmp_path: Path) -> None:
+    from conftest import EXAMPLE_MODEL
+
+    (tmp_path / "batch.npy").write_bytes(b"")
+    proc = run_cli("validate", EXAMPLE_MODEL, "--vectors", tmp_path)
+    assert_clean_refusal(proc, "is a folder, not a .npy vector file", "batch.npy")

@@ -88,6 +88,22 @@ def test_model_too_big_for_board_says_by_how_much(tmp_path):
     assert_clean_refusal(proc, "does not fit qemu-stm32f405", f"{short:,} B short", code=1)
 
 
+def test_generate_refuses_what_inspect_says_does_not_fit(tmp_path):
+    """The same verdict and figures as inspect, before anything is written; --no-fit-check
+    writes the project anyway (issue 11)."""
+    model = write_op_model(tmp_path / "big_softmax.tflite", "SOFTMAX", [Tensor((1, 300, 400), "int8", 0.1, 0)],
+                           [Tensor((1, 300, 400), "int8", 1.0 / 256, -128)], {"beta": 1.0})
+    _, report = inspect_json(model, "--board", "qemu-stm32f405", "--no-tflm")
+    short = -report["fit"]["ram_margin"]
+    out = tmp_path / "fw"
+    proc = run_cli("generate", model, "--board", "qemu-stm32f405", "-o", out)
+    assert_clean_refusal(proc, "does not fit qemu-stm32f405", f"{short:,} B short", "--no-fit-check", code=1)
+    assert not out.exists()
+    proc = run_cli("generate", model, "--board", "qemu-stm32f405", "-o", out, "--no-fit-check")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "platformio.ini").is_file()
+
+
 def test_fomo_fits_the_stm32f405_with_the_fast_plan():
     """fomo_face_detection's 225,840 B activation plan (TFLite Micro's too) does not fit
     the F405's 176 KiB; folding its PADs into the convolutions makes the fast plan fit."""

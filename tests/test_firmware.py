@@ -23,6 +23,7 @@ from mcugen.errors import BoardError, McugenError
 from mcugen.firmware import build_id, firmware_files, generate_firmware_project, machine_flags
 from mcugen.generate import compile_model
 from mcugen.platformio_offline import prepare, scons_package_version, toolchain_package_version
+from mcugen.protocol import PROTOCOL_VERSION
 from mcugen.resources import boards_dir
 
 from conftest import EXAMPLE_MODEL, SHARED_MODELS
@@ -116,8 +117,10 @@ def _boot_and_invoke(board, elf) -> tuple[dict, int]:
             deadline = time.monotonic() + 20
             type_, seq, payload = _read_frame(link, deadline)
             assert (type_, seq) == (BOOT, 0)
-            version, counter_kind, clock, frames = struct.unpack_from("<BBII", payload, 0)
-            board_id, offset = _string(payload, 10)
+            # docs/protocol.md, BOOT: version, counter kind, clock, frames, INVOKEs run, then strings
+            version, counter_kind, clock, frames, invokes = struct.unpack_from("<BBIII", payload, 0)
+            assert invokes == 0
+            board_id, offset = _string(payload, 14)
             firmware_id, offset = _string(payload, offset)
             sha = payload[offset : offset + 32].hex()
             link.write(_frame(0x03, 7))
@@ -271,7 +274,7 @@ def test_build_places_weights_in_flash_and_arena_in_ram(built, board_id):
 def test_firmware_boots_in_qemu_and_counts_instructions(built, board_id):
     fw, report = built[board_id]
     boot, count = _boot_and_invoke(fw.board, report.elf)
-    assert boot["version"] == 1
+    assert boot["version"] == PROTOCOL_VERSION
     assert boot["counter_kind"] == 1  # instructions
     assert boot["clock"] == fw.board.clock_hz
     assert boot["board"] == board_id
