@@ -53,6 +53,7 @@ class BenchReport:
     labels: list[int] = field(default_factory=list)
     predictions: list[int] = field(default_factory=list)
     profile: list[tuple[str, int]] = field(default_factory=list)  # (op, count) per layer
+    profile_macs: list[int] = field(default_factory=list)  # each profiled layer's MACs (the model's, not the board's)
     link: dict[str, int] = field(default_factory=dict)  # the serial link's statistics (AgentClient.stats)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
@@ -87,6 +88,19 @@ class BenchReport:
                 matrix[truth][pred] += 1
         return matrix
 
+    def _macs(self) -> list[int | None]:
+        return list(self.profile_macs) if len(self.profile_macs) == len(self.profile) else [None] * len(self.profile)
+
+    def layer_rows(self) -> list[dict[str, Any]]:
+        """Per profiled layer: op, count, share of the inference, count per MAC, ms at the clock."""
+        total = sum(c for _, c in self.profile) or 1
+        rows = []
+        for i, ((op, count), macs) in enumerate(zip(self.profile, self._macs())):
+            rows.append({"layer": i, "op": op, "count": count, "share": count / total, "macs": macs,
+                         "per_mac": count / macs if macs else None,
+                         "ms": count / self.latency.clock_hz * 1e3 if self.latency.clock_hz else None})
+        return rows
+
     def to_json(self) -> dict[str, Any]:
         latency = self.latency.to_json()
         return {
@@ -103,7 +117,8 @@ class BenchReport:
             "accuracy": self.accuracy,
             "class_names": self.class_names,
             "confusion_matrix": self.confusion(),
-            "profile": [{"layer": i, "op": op, "count": c} for i, (op, c) in enumerate(self.profile)],
+            "profile": [{"layer": i, "op": op, "count": c, "macs": m}
+                        for i, ((op, c), m) in enumerate(zip(self.profile, self._macs()))],
             "link": self.link,
             "notes": self.notes,
             "complete": self.complete,
@@ -147,7 +162,9 @@ def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
             if progress:
                 progress(k + 1, report.planned)
         counts = client.profile()
-        report.profile = list(zip(graph_layer_ops(graph), counts))
+        layers = graph_layers(graph)
+        report.profile = [(op, count) for (op, _), count in zip(layers, counts)]
+        report.profile_macs = [macs for (_, macs), _ in zip(layers, counts)]
     except KeyboardInterrupt:
         report.interrupted = True
     except McugenError as exc:
@@ -180,8 +197,10 @@ def _run_one(client: Any, reference: TflmInterpreter, report: BenchReport, one: 
         report.predictions.append(int(np.argmax(got[0].reshape(-1))))
 
 
-def graph_layer_ops(graph: Graph) -> list[str]:
-    """The layers in the order the board runs them (the profile's order)."""
+def graph_layers(graph: Graph) -> list[tuple[str, int]]:
+    """(op, MACs) of each layer in the order the board runs them (the profile's order)."""
+    from .ops import op_macs
     from .plan import prepare
 
-    return [op.op for op in prepare(graph).graph.operators]
+    run = prepare(graph).graph
+    return [(op.op, op_macs(run, op)) for op in run.operators]

@@ -17,8 +17,14 @@ def _plots(report: BenchReport, out: Path) -> list[str]:
     written = []
     unit = report.latency.unit
     if report.latency.counts:
+        from matplotlib.ticker import FuncFormatter, MaxNLocator
+
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.hist(report.latency.counts, bins=min(30, max(5, len(set(report.latency.counts)))), color="#3b7dd8")
+        # Whole counts on the x axis (no "+1.237e7" offset), whole inferences on the y axis.
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(f"{unit} per inference")
         ax.set_ylabel("inferences")
         ax.set_title(f"{report.model} on {report.board}: latency")
@@ -27,9 +33,12 @@ def _plots(report: BenchReport, out: Path) -> list[str]:
         plt.close(fig)
         written.append("latency.png")
     if report.profile:
+        from matplotlib.ticker import FuncFormatter
+
         fig, ax = plt.subplots(figsize=(7, max(2.5, 0.22 * len(report.profile) + 1)))
         labels = [f"{i}: {op}" for i, (op, _) in enumerate(report.profile)]
         ax.barh(range(len(labels)), [c for _, c in report.profile], color="#d8803b")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_yticks(range(len(labels)), labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel(f"{unit} (last inference)")
@@ -42,14 +51,17 @@ def _plots(report: BenchReport, out: Path) -> list[str]:
     if matrix and report.class_names:
         n = len(report.class_names)
         fig, ax = plt.subplots(figsize=(1.2 * n + 2.5, 1.1 * n + 2))
-        ax.imshow(matrix, cmap="Blues")
+        ax.imshow(matrix, cmap="Blues", vmin=0)
+        darkest = max(max(row) for row in matrix) or 1
         ax.set_xticks(range(n), report.class_names, rotation=45, ha="right")
         ax.set_yticks(range(n), report.class_names)
         ax.set_xlabel("predicted on the board")
         ax.set_ylabel("true class")
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, str(matrix[i][j]), ha="center", va="center")
+                # white on the dark half of the colour map, black on the light half
+                ax.text(j, i, str(matrix[i][j]), ha="center", va="center",
+                        color="white" if matrix[i][j] > darkest / 2 else "black")
         ax.set_title(f"accuracy {report.accuracy:.1%}")
         fig.tight_layout()
         fig.savefig(out / "confusion.png", dpi=110)
@@ -81,6 +93,7 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
         lines.append(f"| top-1 accuracy | {report.accuracy:.1%} ({sum(int(a == b) for a, b in zip(report.labels, report.predictions))}"
                      f"/{len(report.labels)}) |")
     lines.append("")
+    lines += _layer_table(report)
     lines += _link_table(report.link)
     for note in report.notes:
         lines.append(f"- {note}")
@@ -111,6 +124,29 @@ LINK_ROWS = (
     ("bytes_sent", "bytes sent"),
     ("bytes_received", "bytes received"),
 )
+
+
+def _layer_table(report: BenchReport) -> list[str]:
+    """Where the time goes: each layer's count, share, count per MAC and ms at the board's clock."""
+    rows = report.layer_rows()
+    if not rows:
+        return []
+    unit = report.latency.unit
+    mhz = report.latency.clock_hz / 1e6
+    lines = ["## Layers (last inference)", "",
+             f"| layer | op | {unit} | share | MACs | {unit} per MAC | ms at {mhz:g} MHz |",
+             "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        macs = f"{r['macs']:,}" if r["macs"] else "-"
+        per_mac = f"{r['per_mac']:.2f}" if r["per_mac"] else "-"
+        ms = f"{r['ms']:.3f}" if r["ms"] is not None else "-"
+        lines.append(f"| {r['layer']} | {r['op']} | {r['count']:,} | {r['share']:.1%} | {macs} | {per_mac} | {ms} |")
+    total = sum(r["count"] for r in rows)
+    macs_total = sum(r["macs"] or 0 for r in rows)
+    lines.append(f"| | all | {total:,} | 100% | {macs_total:,} | "
+                 f"{total / macs_total:.2f} | {total / report.latency.clock_hz * 1e3:.3f} |" if macs_total and
+                 report.latency.clock_hz else f"| | all | {total:,} | 100% | | | |")
+    return [*lines, ""]
 
 
 def _link_table(link: dict[str, int]) -> list[str]:
