@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from .bench import BenchReport
+from .project import report_folder
 
 
 def _plots(report: BenchReport, out: Path) -> list[str]:
@@ -158,8 +159,7 @@ def _link_table(link: dict[str, int]) -> list[str]:
 
 
 def write_report(report: BenchReport, out_dir: Path) -> Path:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_folder(Path(out_dir))
     plots = _plots(report, out)
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     (out / "report.md").write_text(markdown(report, plots))

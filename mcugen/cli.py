@@ -83,9 +83,12 @@ def main() -> None:
 @click.option("--board", "board_id", help="Say whether the model fits this board (see `mcugen boards`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--no-tflm", is_flag=True, help="Skip measuring TFLite Micro's arena for comparison.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Also write inspect.md and layers.png (MACs and live bytes per layer) here.")
 @KERNELS_OPTION
 @MEMORY_OPTION
-def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool, kernels: str, memory: str) -> None:
+def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool, report_dir: str | None, kernels: str,
+            memory: str) -> None:
     """What MODEL needs (ops, MACs, weights, arena per memory strategy) and whether it fits a board."""
     from .analysis import analyze_model
     from .boards import get_board
@@ -98,6 +101,12 @@ def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool, kern
                               arena_budget=arena_budget(board) if board else None)
     flash_bytes = report.constants_bytes if report.constants_bytes is not None else report.weights_bytes
     verdict = check_fit(flash_bytes, report.arena_bytes, board) if board else None
+    if report_dir:
+        from pathlib import Path
+
+        from .inspect_report import write_inspect_report
+
+        write_inspect_report(report, Path(report_dir), verdict, board)
     if as_json:
         obj = report.to_json()
         if verdict is not None:

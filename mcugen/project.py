@@ -17,6 +17,21 @@ from .errors import McugenError
 MARKER = ".mcugen-project"
 
 
+def report_folder(path: Path, option: str = "--report") -> Path:
+    """Make (or keep) the folder a report is written into, refusing in one line a path that
+    is a file or lies below one (reports are a few files, written over in place)."""
+    path = Path(path)
+    for candidate in (path, *path.parents):
+        if candidate.exists() and not candidate.is_dir():
+            raise McugenError(f"cannot write a report in {path}: {candidate} is a file, not a folder",
+                              f"choose another {option}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise McugenError(f"cannot create {path}: {exc.strerror or exc}", f"choose another {option}") from None
+    return path
+
+
 def write_project(target: Path, files: dict[str, str], description: str) -> Path:
     target = Path(target)
     if target.exists():

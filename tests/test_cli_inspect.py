@@ -164,3 +164,17 @@ def test_version_and_help():
     assert proc.returncode == 0 and "mcugen" in proc.stdout
     proc = run_cli("--help")
     assert proc.returncode == 0 and "inspect" in proc.stdout and "boards" in proc.stdout
+
+
+def test_inspect_report_writes_markdown_and_the_layer_plot(tmp_path):
+    out = tmp_path / "inspect"
+    proc = run_cli("inspect", EXAMPLE_MODEL, "--board", "qemu-stm32f405", "--no-tflm", "--report", out)
+    assert proc.returncode == 0, proc.stderr
+    text = (out / "inspect.md").read_text()
+    for needle in ("## Memory", "| fast (chosen) |", "## Fit on qemu-stm32f405", "16,384 B reserved: the main stack",
+                   "| 0 | CONV_2D | [1, 32, 32, 16] | 442,368 |", "![layers.png](layers.png)"):
+        assert needle in text, needle
+    assert (out / "layers.png").stat().st_size > 10_000
+    (tmp_path / "file").write_text("")
+    assert_clean_refusal(run_cli("inspect", EXAMPLE_MODEL, "--no-tflm", "--report", tmp_path / "file" / "x"),
+                         "is a file, not a folder", "--report")
