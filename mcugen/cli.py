@@ -193,6 +193,42 @@ def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tup
     click.echo(f"next: mcugen build {out_dir}")
 
 
+def _export_formats() -> list[str]:
+    from .export import export_formats
+
+    return list(export_formats())
+
+
+@main.command("export")
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("--format", "fmt", required=True, type=click.Choice(_export_formats()),
+              help="The build system the library is laid out for.")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder to write the library into (replaced if mcugen made it).")
+@click.option("--name", help="The library's name, the prefix of every public symbol, macro and file "
+                             "[default: from the model's file name].")
+@click.option("--board", "board_id", help="Compile for this board's core and check the model fits it.")
+@click.option("--core", help="Compile for this core (e.g. cortex-m4) without a board.")
+@click.option("--no-fit-check", is_flag=True, help="With --board: export even if the model does not fit.")
+@KERNELS_OPTION
+@MEMORY_OPTION
+def export(model: str, fmt: str, out_dir: str, name: str | None, board_id: str | None, core: str | None,
+           no_fit_check: bool, kernels: str, memory: str) -> None:
+    """Write MODEL as a C library for your own firmware: CMake, Zephyr, ESP-IDF, Arduino, PlatformIO or plain."""
+    from .export import export_library
+
+    lib = export_library(model, fmt, out_dir, name, board_id=board_id, core=core, kernels=kernels,
+                         memory=memory, fit_check=not no_fit_check)
+    module = lib.model.module
+    click.echo(f"wrote {out_dir}/: {lib.format.title} '{lib.name}', {len(lib.files)} files; "
+               f"{len(lib.model.plan.graph.operators)} layers ({module.variant} kernels, "
+               f"{lib.model.plan.strategy} memory plan), arena {module.arena_bytes:,} B, "
+               f"constants {module.weights_bytes:,} B")
+    click.echo(f"API: {lib.public_header} ({lib.name}_model_input/_invoke/_output); "
+               f"use it: {lib.format.usage.replace('<name>', lib.name).replace('<NAME>', lib.name.upper())}"
+               .replace("<folder>", out_dir))
+
+
 @main.command()
 @click.argument("project", default="firmware_out", type=click.Path(file_okay=False, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the memory report as JSON.")
@@ -323,14 +359,32 @@ def emulate(project: str) -> None:
 @click.option("--baud", default=115200, show_default=True, help="Baud rate for a real serial port.")
 @click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for a reply before retrying.")
 @click.option("--pixel-range", type=click.Choice(["auto", "0-1", "0-255", "-1-1"]), default="auto",
-              show_default=True, help="Real-valued range image pixels map to before quantization; auto: the "
-              "range the model's input represents (its dtype, scale and zero point).")
+              show_default=True, help="--data: real-valued range image pixels 0..255 map to before quantization; "
+              "auto: the range the model's input represents (its dtype, scale and zero point).")
+@click.option("--mean", help="--data: subtracted per channel after --pixel-range, before quantization: "
+              "x = (pixel_in_range - mean) / std. R,G,B (in that order, whatever --channels) or one value for "
+              "every channel, in --pixel-range units, e.g. 0.485,0.456,0.406 with --pixel-range 0-1. Default 0.")
+@click.option("--std", help="--data: the divisor of --mean's formula, R,G,B or one value, each above 0, "
+              "e.g. 0.229,0.224,0.225. Default 1.")
+@click.option("--channels", "channel_order", type=click.Choice(["rgb", "bgr"]), default="rgb", show_default=True,
+              help="--data: channel order of a 3-channel input; bgr puts blue in channel 0 (models trained on "
+              "OpenCV or Caffe images).")
+@click.option("--grayscale", is_flag=True, help="--data: give a 3-channel input each pixel's luma in all three "
+              "channels, 0.299 R + 0.587 G + 0.114 B (BT.601, in 8.8 fixed point 77, 150, 29 / 256, as on the "
+              "device). A 1-channel input always gets this luma, without the flag.")
+@click.option("--resize", type=click.Choice(["crop", "stretch"]), default="crop", show_default=True,
+              help="--data: crop: centre crop to the input's aspect ratio, then box resize to its size; stretch: "
+              "box resize the whole image to the input's size (the aspect ratio is not kept).")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False, path_type=str),
+              help="With --port: the generated project the board runs, so the report has its build's flash and "
+              "RAM use (with --emulate, that folder is the project).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=str),
               help="Write report.json, report.md and PNG plots here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every frame on the serial link to stderr.")
 def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_random: int | None, port: str | None,
-          emulate_dir: str | None, baud: int, timeout: float, pixel_range: str, report_dir: str | None,
+          emulate_dir: str | None, baud: int, timeout: float, pixel_range: str, mean: str | None, std: str | None,
+          channel_order: str, grayscale: bool, resize: str, project_dir: str | None, report_dir: str | None,
           as_json: bool, trace: bool) -> None:
     """Benchmark MODEL on a board over its serial port: latency, agreement with TFLite Micro, accuracy."""
     from contextlib import ExitStack
@@ -340,6 +394,7 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
     from .bench_inputs import generated_inputs, image_inputs, vector_inputs
     from .bench_report import write_report
     from .loader import load_model
+    from .preprocess import PreprocessOptions
     from .render import print_bench, progress_bar
     from .serial_link import open_link
 
@@ -347,10 +402,31 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
         raise McugenError("give exactly one of --data DIR, --vectors FILE.npy or --random N")
     if (port is None) == (emulate_dir is None):
         raise McugenError("give exactly one of --port URL or --emulate PROJECT")
-    graph = load_model(model_path)
+    options = PreprocessOptions.parse(mean=mean, std=std, channel_order=channel_order, grayscale=grayscale,
+                                      resize=resize)
+    if data_dir is None and (pixel_range != "auto" or not options.is_default):
+        given = [flag for flag, on in (("--pixel-range", pixel_range != "auto"), ("--mean", mean is not None),
+                                       ("--std", std is not None), ("--channels", channel_order != "rgb"),
+                                       ("--grayscale", grayscale), ("--resize", resize != "crop")) if on]
+        raise McugenError(f"{', '.join(given)} pre-process --data images; --vectors and --random are input tensors "
+                          "already", f"leave out {', '.join(given)}, or bench an image folder with --data DIR")
+    if project_dir is not None and emulate_dir is not None:
+        raise McugenError("--project is for --port; with --emulate PROJECT that folder is the project",
+                          "leave out --project")
+    project = Path(project_dir or emulate_dir) if (project_dir or emulate_dir) else None
+    graph = load_model(model_path)  # a missing or bad model is refused before the project is read
+    if project_dir is not None:
+        import hashlib
+
+        from .firmware import read_metadata
+
+        meta = read_metadata(project_dir)
+        if meta.get("model_sha256") != hashlib.sha256(Path(model_path).read_bytes()).hexdigest():
+            raise McugenError(f"{project_dir} was generated from another model than {model_path}",
+                              "give --project the folder generated from this model, or leave --project out")
     tensors = graph.input_tensors()
     if data_dir is not None:
-        inputs = image_inputs(Path(data_dir), tensors, graph.output_tensors(), pixel_range)
+        inputs = image_inputs(Path(data_dir), tensors, graph.output_tensors(), pixel_range, options)
     elif vectors:
         inputs = vector_inputs([Path(v) for v in vectors], tensors)
     else:
@@ -366,7 +442,7 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
         client = stack.enter_context(open_link(port, baud=baud, timeout=timeout, model_path=Path(model_path),
                                                trace=trace))
         with progress_bar(_console(stderr=True), len(inputs.sets), enabled=not as_json) as advance:
-            report = run_bench(client, Path(model_path), graph, inputs, progress=advance)
+            report = run_bench(client, Path(model_path), graph, inputs, progress=advance, project=project)
     if report_dir:
         write_report(report, Path(report_dir))
     if as_json:
@@ -479,11 +555,16 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
               help="A .npy file of real inputs (repeatable).")
 @click.option("--seed", default=0, show_default=True, help="Seed for the random inputs.")
 @click.option("--sanitize", is_flag=True, help="Build with AddressSanitizer and UBSan.")
+@click.option("--float", "float_model", type=click.Path(path_type=str), default=None,
+              help="The float .tflite MODEL was quantized from: report RMSE, MAE, L2r, cosine and top-1 agreement "
+                   "of the dequantized int8 outputs against its outputs on the same inputs.")
+@click.option("--per-layer", is_flag=True,
+              help="Compare every intermediate tensor with tflite-micro's and name the first layer that differs.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @KERNELS_OPTION
 @MEMORY_OPTION
-def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, sanitize: bool, as_json: bool,
-             kernels: str, memory: str) -> None:
+def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, sanitize: bool, float_model: str | None,
+             per_layer: bool, as_json: bool, kernels: str, memory: str) -> None:
     """Run MODEL's generated C on the host against the tflite-micro reference, bit for bit."""
     from pathlib import Path
 
@@ -493,14 +574,20 @@ def validate(model: str, n_random: int, vectors: tuple[str, ...], seed: int, san
     if n_random == 0 and not vectors:
         raise McugenError("nothing to run: give --inputs N (N > 0) or --vectors FILE.npy")
     report = validate_model(model, n_random=n_random, vectors=[Path(v) for v in vectors], seed=seed,
-                            sanitize=sanitize, kernels=kernels, memory=memory)
+                            sanitize=sanitize, kernels=kernels, memory=memory,
+                            float_model=Path(float_model) if float_model else None, per_layer=per_layer)
     if as_json:
         _print_json(report.to_json())
     else:
         print_validation(_console(), report)
+    first = report.layers.first_difference if report.layers else None
+    where = f"; the first layer that differs is layer {first.layer} ({first.op}, output {first.name})" if first else ""
     if report.bit_exact != report.inputs:
         fail(f"{report.model}: {report.inputs - report.bit_exact} of {report.inputs} inputs differ from "
-             f"TFLite Micro (largest difference {report.max_abs_diff:g}); first at input {report.first_mismatch}",
+             f"TFLite Micro (largest difference {report.max_abs_diff:g}); first at input {report.first_mismatch}"
+             + where, EXIT_VERDICT)
+    if first is not None:
+        fail(f"{report.model}: every output matches TFLite Micro's but an intermediate tensor does not{where}",
              EXIT_VERDICT)
 
 

@@ -37,7 +37,7 @@ import jinja2
 from . import __version__
 from .apps import DEFAULT_APP, App, AppError, get_app, parse_settings
 from .boards import BYTES_PER_PIXEL, PIXEL_FORMATS, Board, Camera, get_board
-from .codegen.emit import _c_comment
+from .codegen.emit import c_comment
 from .emulator import IcountSettings, icount_settings
 from .errors import BoardError, FitError, McugenError
 from .generate import GeneratedModel, compile_model
@@ -153,7 +153,7 @@ def _environment(folders: list[Path]) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(f) for f in reversed(folders)]),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters["c_comment"] = _c_comment
+    env.filters["c_comment"] = c_comment
     env.filters["c_string"] = lambda text: json.dumps(str(text))
     return env
 

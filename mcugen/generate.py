@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .codegen.emit import ModelModule, _environment, render_model_module, runtime_files
+from .codegen.emit import ModelModule, template_environment, render_model_module, runtime_files
 from .ir import Graph
 from .loader import load_model
 from .codegen.lowering import plan_for
@@ -30,7 +30,8 @@ class GeneratedModel:
 
 
 def compile_model(model_path: str | Path, target: Target = HOST, kernels: str = AUTO,
-                  memory: str = AUTO, arena_budget: int | None = None) -> GeneratedModel:
+                  memory: str = AUTO, arena_budget: int | None = None,
+                  config_header: str | None = None) -> GeneratedModel:
     """Everything up to the C text, in memory; raises before anything is written.
 
     kernels: `auto` (the target's fastest variant: arm-dsp where the core has the DSP
@@ -41,14 +42,14 @@ def compile_model(model_path: str | Path, target: Target = HOST, kernels: str = 
     variant = target.variant(kernels)
     graph = load_model(model_path)
     plan = plan_for(graph, variant, memory, arena_budget)
-    module = render_model_module(graph, plan, model_path.read_bytes(), model_path.name, variant)
+    module = render_model_module(graph, plan, model_path.read_bytes(), model_path.name, variant, config_header)
     files = dict(runtime_files(module.headers))
     files.update(module.files)
     return GeneratedModel(graph, plan, module, files)
 
 
 def host_files(model: GeneratedModel, model_name: str) -> dict[str, str]:
-    env = _environment()
+    env = template_environment()
     values = dict(version=__version__, model_name=model_name)
     files = dict(model.files)
     files["main_host.c"] = env.get_template("host/main.c.j2").render(**values)

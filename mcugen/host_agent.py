@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import __version__
-from .codegen.emit import _environment
+from .codegen.emit import template_environment
 from .errors import McugenError
 from .generate import compile_model
 from .resources import templates_dir
@@ -54,7 +54,7 @@ def host_agent_sources(model_path: str | Path) -> dict[str, str]:
     for name in ("board_host.c", "mcugen_host_link.c", "mcugen_host_link.h"):
         files[name] = (port_dir / name).read_text()
     files["mcugen_app_bench.c"] = (templates_dir() / "apps" / "bench" / "mcugen_app_bench.c").read_text()
-    files["mcugen_board_config.h"] = _environment().get_template("ports/host/mcugen_board_config.h.j2").render(
+    files["mcugen_board_config.h"] = template_environment().get_template("ports/host/mcugen_board_config.h.j2").render(
         version=__version__, board_id=HOST_BOARD_ID, clock_hz=HOST_CLOCK_HZ, counter_kind=0,
         build_id=f"mcugen {__version__} host {sha[:12]}")
     return files

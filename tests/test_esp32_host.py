@@ -28,7 +28,7 @@ import serial
 from conftest import EXAMPLE_MODEL, REPO, SHARED_VECTORS, shared_model
 from mcugen.agent_client import AgentClient
 from mcugen.boards import get_board
-from mcugen.codegen.emit import _environment
+from mcugen.codegen.emit import template_environment
 from mcugen.generate import compile_model
 from mcugen.host_agent import SANITIZE_FLAGS, SANITIZER_ENV, HostAgentProcess
 from mcugen.protocol import Frame, FrameParser, encode_frame
@@ -117,7 +117,7 @@ def _board_context(board_id: str) -> dict:
 
 
 def render_config(board_id: str) -> str:
-    return _environment().get_template("ports/esp32/mcugen_board_config.h.j2").render(**_board_context(board_id))
+    return template_environment().get_template("ports/esp32/mcugen_board_config.h.j2").render(**_board_context(board_id))
 
 
 def generated_project(board_id: str, model_path: Path = EXAMPLE_MODEL, app: str = "bench") -> dict[str, str]:

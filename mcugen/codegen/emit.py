@@ -52,7 +52,7 @@ class ModelModule:
     variant: str = PORTABLE
 
 
-def _edge(t: Tensor, plan: MemoryPlan) -> EdgeInfo:
+def edge_info(t: Tensor, plan: MemoryPlan) -> EdgeInfo:
     scale = c_float(t.quant.scale[0]) if t.quant else "0.0f"
     zp = t.quant.zero_point[0] if t.quant else 0
     return EdgeInfo(t.label(), _DTYPE_CODES[t.dtype], C_TYPES[t.dtype], t.shape, t.nbytes, scale, zp,
@@ -79,11 +79,11 @@ def _format_values(array: ConstArray) -> list[str]:
     return [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
 
 
-def _c_comment(text: str) -> str:
+def c_comment(text: str) -> str:
     return text.replace("*/", "* /")
 
 
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         undefined=jinja2.StrictUndefined,
@@ -91,20 +91,22 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["c_comment"] = _c_comment
+    env.filters["c_comment"] = c_comment
     env.filters["format_values"] = _format_values
     return env
 
 
 def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, model_name: str,
-                        variant: str = PORTABLE) -> ModelModule:
+                        variant: str = PORTABLE, config_header: str | None = None) -> ModelModule:
+    """config_header: a header mcugen_model.c includes first (a library export's place for
+    the user's placement macros, for build systems that cannot pass -D flags)."""
     layers, ctx = lower_graph(graph, plan, variant)
     graph = plan.graph  # in the order the program runs
     structs = list({layer.params_name: layer for layer in layers if layer.kernel}.values())
     sha = hashlib.sha256(model_bytes).hexdigest()
     headers = sorted({layer.header for layer in layers if layer.header})
     weights_bytes = sum(a.nbytes for a in ctx.arrays)
-    env = _environment()
+    env = template_environment()
     values = dict(
         version=__version__,
         model_name=model_name,
@@ -113,8 +115,8 @@ def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, mode
         arena_bytes=max(plan.arena_bytes, ALIGNMENT),
         planned_arena_bytes=plan.arena_bytes,
         alignment=ALIGNMENT,
-        inputs=[_edge(t, plan) for t in graph.input_tensors()],
-        outputs=[_edge(t, plan) for t in graph.output_tensors()],
+        inputs=[edge_info(t, plan) for t in graph.input_tensors()],
+        outputs=[edge_info(t, plan) for t in graph.output_tensors()],
         layers=layers,
         structs=structs,
         layer_ops=[op.op for op in graph.operators],
@@ -122,6 +124,7 @@ def render_model_module(graph: Graph, plan: MemoryPlan, model_bytes: bytes, mode
         headers=headers,
         weights_bytes=weights_bytes,
         variant=variant,
+        config_header=config_header,
         kernel_variants=sorted({layer.spec.variant for layer in layers if layer.spec}),
     )
     files = {
