@@ -5,20 +5,18 @@ for bit. Noisy lines and their fault matrix: tests/test_link_faults.py."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import serial
 
-from conftest import EXAMPLE_MODEL, shared_model
 from fault_proxy import FaultProxy
+from host_agent_fixtures import agent, agent_exe, model_path, model_sha, reference  # noqa: F401 (fixtures)
+from host_agent_fixtures import assert_bit_exact, random_wire_inputs
 from mcugen.agent_client import AgentClient, TraceEvent
 from mcugen.errors import McugenError
 from mcugen.generate import compile_model
-from mcugen.host_agent import HostAgentProcess, build_host_agent
 from mcugen.protocol import (
     AgentErrorReply,
     BoardResetError,
@@ -32,61 +30,11 @@ from mcugen.protocol import (
     ModelMismatchError,
     encode_frame,
 )
-from mcugen.reference import TflmInterpreter
 
-_NP = {1: np.int8, 2: np.uint8, 3: np.int16, 4: np.int32, 5: np.float32}
-
-
-@pytest.fixture(scope="module")
-def model_path() -> Path:
-    override = os.environ.get("MCUGEN_AGENT_TEST_MODEL")  # e.g. a larger model, to exercise chunking
-    if override:
-        return Path(override)
-    return EXAMPLE_MODEL if EXAMPLE_MODEL.exists() else shared_model("hello_world_int8.tflite")
-
-
-@pytest.fixture(scope="module")
-def agent_exe(model_path, tmp_path_factory) -> Path:
-    # The same folder as tests/test_link_faults.py's: one build serves both (build_host_agent reuses it).
-    return build_host_agent(model_path, tmp_path_factory.getbasetemp() / "host_agent_link", sanitize=True)
-
-
-@pytest.fixture(scope="module")
-def reference(model_path):
-    return TflmInterpreter(model_path)
-
-
-@pytest.fixture(scope="module")
-def model_sha(model_path) -> str:
-    return hashlib.sha256(model_path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def agent(agent_exe):
-    proc = HostAgentProcess(agent_exe).start()
-    yield proc
-    proc.stop()
-    assert not proc.sanitizer_report(), proc.sanitizer_report()
 
 
 def _open(url: str):
     return serial.serial_for_url(url, baudrate=115200, timeout=0.05)
-
-
-def _random_inputs(hello: Hello, rng: np.random.Generator) -> list[np.ndarray]:
-    out = []
-    for t in hello.inputs:
-        dt = np.dtype(_NP[t.dtype])
-        info = np.iinfo(dt)
-        out.append(rng.integers(info.min, info.max + 1, size=t.shape, dtype=dt))
-    return out
-
-
-def _check_bit_exact(result, xs, hello, reference) -> None:
-    want = reference.run(xs, len(hello.outputs))
-    for raw, w, t in zip(result.outputs, want, hello.outputs):
-        got = np.frombuffer(raw, dtype=_NP[t.dtype]).reshape(t.shape)
-        assert np.array_equal(got, np.asarray(w).reshape(t.shape)), (got, w)
 
 
 def test_clean_link_bit_exact_and_profile(agent, model_path, model_sha, reference):
@@ -100,10 +48,10 @@ def test_clean_link_bit_exact_and_profile(agent, model_path, model_sha, referenc
     assert len(hello.inputs) == len(generated.graph.input_tensors())
     rng = np.random.default_rng(1)
     for _ in range(8):
-        xs = _random_inputs(hello, rng)
+        xs = random_wire_inputs(hello, rng)
         result = client.run_inference([x.tobytes() for x in xs])
         assert result.count > 0 and result.resets == 0
-        _check_bit_exact(result, xs, hello, reference)
+        assert_bit_exact(result, xs, hello, reference)
     counts = client.profile()
     assert len(counts) == len(generated.module.layers)
     assert client.stats["retries"] == 0 and client.stats["resets"] == 0
@@ -190,13 +138,13 @@ def test_corrupted_invoke_reply_is_never_counted(agent, reference):
     port = FramePort(_open(agent.url), hook)
     client = AgentClient(port, timeout=0.5)
     hello = client.hello()
-    xs = _random_inputs(hello, np.random.default_rng(2))
+    xs = random_wire_inputs(hello, np.random.default_rng(2))
     result = client.run_inference([x.tobytes() for x in xs])
     original = InvokeResult.decode(seen["invoke"][6:-4])
     assert seen["again"] == seen["invoke"]  # the retry was answered by a replay, not a second run
     assert result.count == original.count
     assert client.stats["crc_errors"] == 1 and client.stats["retries"] == 1
-    _check_bit_exact(result, xs, hello, reference)
+    assert_bit_exact(result, xs, hello, reference)
     port.inner.close()
 
 
@@ -214,8 +162,8 @@ def test_stale_replies_are_skipped(agent, reference):
     hello = client.hello()
     rng = np.random.default_rng(3)
     for _ in range(3):
-        xs = _random_inputs(hello, rng)
-        _check_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
+        xs = random_wire_inputs(hello, rng)
+        assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
     assert client.stats["stale_replies"] >= 5 and client.stats["retries"] == 0
     port.inner.close()
 
@@ -251,9 +199,9 @@ def test_reset_mid_run_is_detected_and_recovered(agent, reference, model_sha, wh
         resets = 0
         for k in range(1, 6):
             state["inference"] = k
-            xs = _random_inputs(hello, rng)
+            xs = random_wire_inputs(hello, rng)
             result = client.run_inference([x.tobytes() for x in xs])
-            _check_bit_exact(result, xs, hello, reference)
+            assert_bit_exact(result, xs, hello, reference)
             resets += result.resets
         port.close()
     assert state["done"] and agent.starts == 2 and proxy.stats.reconnects >= 1

@@ -12,11 +12,9 @@ directions at 1e-2, and every inference must come back bit-exact.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -33,8 +31,10 @@ from fault_proxy import (
     set_length,
 )
 
+from host_agent_fixtures import agent, agent_exe, model_path, model_sha, reference  # noqa: F401 (fixtures)
+from host_agent_fixtures import assert_bit_exact, random_wire_inputs
+
 from mcugen.agent_client import AgentClient, TraceEvent
-from mcugen.host_agent import HostAgentProcess, build_host_agent
 from mcugen.link_policy import ChunkSize, ReplyDeadline, RetryBudget, retry_pause_s
 from mcugen.protocol import (
     REQUEST_TAIL,
@@ -48,57 +48,9 @@ from mcugen.protocol import (
     NoReplyError,
     encode_frame,
 )
-from mcugen.reference import TflmInterpreter
 
-_NP = {1: np.int8, 2: np.uint8, 3: np.int16, 4: np.int32, 5: np.float32}
 SET_INPUT, INVOKE, GET_OUTPUT = int(Command.SET_INPUT), int(Command.INVOKE), int(Command.GET_OUTPUT)
 SET_INPUT_REPLY, INVOKE_REPLY, GET_OUTPUT_REPLY = SET_INPUT | 0x80, INVOKE | 0x80, GET_OUTPUT | 0x80
-
-
-@pytest.fixture(scope="module")
-def model_path() -> Path:
-    return EXAMPLE_MODEL  # a 3072-byte input: four SET_INPUT chunks at full size
-
-
-@pytest.fixture(scope="module")
-def agent_exe(model_path, tmp_path_factory) -> Path:
-    # One build for the session's link tests: build_host_agent reuses it when the sources match.
-    return build_host_agent(model_path, tmp_path_factory.getbasetemp() / "host_agent_link", sanitize=True)
-
-
-@pytest.fixture(scope="module")
-def reference(model_path):
-    ref = TflmInterpreter(model_path)
-    yield ref
-    ref.close()
-
-
-@pytest.fixture(scope="module")
-def model_sha(model_path) -> str:
-    return hashlib.sha256(model_path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def agent(agent_exe):
-    proc = HostAgentProcess(agent_exe).start()
-    yield proc
-    proc.stop()
-    assert not proc.sanitizer_report(), proc.sanitizer_report()
-
-
-def _inputs(hello: Hello, rng: np.random.Generator) -> list[np.ndarray]:
-    out = []
-    for t in hello.inputs:
-        info = np.iinfo(_NP[t.dtype])
-        out.append(rng.integers(info.min, info.max + 1, size=t.shape, dtype=_NP[t.dtype]))
-    return out
-
-
-def _assert_bit_exact(result, xs, hello, reference) -> None:
-    want = reference.run(xs, len(hello.outputs))
-    for raw, w, t in zip(result.outputs, want, hello.outputs):
-        got = np.frombuffer(raw, dtype=_NP[t.dtype]).reshape(t.shape)
-        assert np.array_equal(got, np.asarray(w).reshape(t.shape))
 
 
 def _client(url: str, sha: str, trace=None, **kw) -> tuple[serial.Serial, AgentClient]:
@@ -145,8 +97,8 @@ def test_one_damaged_byte_costs_one_retry(agent, reference, model_sha, case):
         hello = client.hello()
         rng = np.random.default_rng(7)
         for _ in range(3):
-            xs = _inputs(hello, rng)
-            _assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
+            xs = random_wire_inputs(hello, rng)
+            assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
         after = client.hello()
         port.close()
     stats = client.stats
@@ -175,8 +127,8 @@ def test_length_grown_request_needs_the_idle_fill(agent, reference, model_sha):
     with FaultProxy(agent.port, frame_faults=(fault,), lifetime=30) as proxy:
         port, client = _client(proxy.url, model_sha, margin_s=0.4)
         hello = client.hello()
-        xs = _inputs(hello, np.random.default_rng(8))
-        _assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
+        xs = random_wire_inputs(hello, np.random.default_rng(8))
+        assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
         port.close()
     stats = client.stats
     assert (stats["retries"], stats["timeouts"], stats["idle_fills"], stats["late_bad_crc_replies"]) == (1, 1, 1, 1)
@@ -270,7 +222,7 @@ def test_retry_budget_ends_a_hopeless_run_with_the_line_named(agent, reference, 
         hello = client.hello()
         with pytest.raises(NoReplyError) as info:
             for _ in range(20):
-                client.run_inference([x.tobytes() for x in _inputs(hello, np.random.default_rng(1))])
+                client.run_inference([x.tobytes() for x in random_wire_inputs(hello, np.random.default_rng(1))])
         port.close()
     text = info.value.one_line()
     assert "too noisy to go on: 3 retries" in text and "bytes arrive but are damaged" in text, text
@@ -321,8 +273,8 @@ def test_fault_matrix_every_result_bit_exact_nothing_lost(agent, reference, mode
         hello = client.hello()
         rng = np.random.default_rng(seed)
         for _ in range(inferences):
-            xs = _inputs(hello, rng)
-            _assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
+            xs = random_wire_inputs(hello, rng)
+            assert_bit_exact(client.run_inference([x.tobytes() for x in xs]), xs, hello, reference)
             assert len(client.profile()) == 11
         proxy.enabled = False  # read the board's own count over a clean line
         after = client.hello()
