@@ -66,16 +66,20 @@ class TflmInterpreter:
     process (mcugen/reference_child.py): its crash or hang becomes a
     ReferenceInterpreterError naming the model, never a crash of mcugen."""
 
-    def __init__(self, model_path: str | Path, timeout: float = 120.0):
+    def __init__(self, model_path: str | Path, timeout: float = 120.0, preserve: bool = False):
+        """preserve: keep every tensor after a run (TFLM's kPreserveAllTensors, so no
+        arena reuse), for run_with_tensors; the outputs are the same either way."""
         import tempfile
 
         self.model_path = Path(model_path)
         self.timeout = timeout
+        self.preserve = preserve
         # The child's stderr (TFLM's own messages) goes to a file: a pipe nobody reads
         # could fill and stall it.
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "mcugen.reference_child", str(model_path), str(_MEASURE_ARENA)],
+            [sys.executable, "-m", "mcugen.reference_child", str(model_path), str(_MEASURE_ARENA)]
+            + (["preserve"] if preserve else []),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
         kind, detail = self._reply("loading")
         if kind != "ready":
@@ -105,18 +109,30 @@ class TflmInterpreter:
                                             f"Micro cannot run this model, so mcugen cannot check it") from None
 
     def run(self, inputs: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:
+        return self._request(([np.asarray(x) for x in inputs], n_outputs))  # type: ignore[return-value]
+
+    def run_with_tensors(self, inputs: list[np.ndarray], n_outputs: int,
+                         tensors: list[int]) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        """The outputs and the named tensors (indices in the model file) after one run.
+        Needs preserve=True: otherwise TFLM has reused most tensors' bytes by the end."""
+        if not self.preserve:
+            raise ValueError("run_with_tensors needs TflmInterpreter(..., preserve=True)")
+        outputs, found = self._request(([np.asarray(x) for x in inputs], n_outputs, list(tensors)))  # type: ignore[misc]
+        return outputs, found
+
+    def _request(self, request: tuple) -> object:
         from .reference_child import write_frame
 
-        if self._proc.poll() is not None:
+        if self._proc is None or self._proc.poll() is not None:
             raise ReferenceInterpreterError(f"tflite-micro is no longer running for {self.model_path.name}")
         try:
-            write_frame(self._proc.stdin, ([np.asarray(x) for x in inputs], n_outputs))
+            write_frame(self._proc.stdin, request)
         except BrokenPipeError:
             pass  # the reply below says how it died
         kind, value = self._reply("running")
         if kind != "ok":
             raise ReferenceInterpreterError(f"tflite-micro {value} ({self.model_path.name})")
-        return value  # type: ignore[return-value]
+        return value
 
     def close(self) -> None:
         proc = getattr(self, "_proc", None)

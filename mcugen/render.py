@@ -24,6 +24,8 @@ LINK_FAULTS = (("retries", "retries"), ("timeouts", "timeouts"), ("crc_errors", 
 if TYPE_CHECKING:
     from .bench import BenchReport
     from .build import BuildReport
+    from .float_compare import FloatReport
+    from .layer_compare import LayerReport
 
 
 def _kib(n: int) -> str:
@@ -169,6 +171,51 @@ def print_validation(console: Console, report: ValidationReport) -> None:
     console.print(f"arena {report.arena_bytes:,} B, constants {report.weights_bytes:,} B, {report.kernels} kernels")
     for note in report.notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
+    if report.float_report is not None:
+        print_float_metrics(console, report.model, report.float_report)
+    if report.layers is not None:
+        print_layer_report(console, report.layers)
+
+
+def _metric(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.6g}"
+
+
+def print_float_metrics(console: Console, model: str, report: "FloatReport") -> None:
+    t = Table(title=escape(f"{model} (generated C, dequantized) vs float {report.float_model} on {report.inputs} "
+                           "inputs"), title_justify="left", show_edge=False)
+    for col in ("output", "RMSE", "MAE", "L2r", "cos", "largest |difference|", "top-1 agreement"):
+        t.add_column(col, justify="left" if col == "output" else "right")
+    for o in report.outputs:
+        top1 = "n/a" if o.top1_agree is None else f"{o.top1_agree}/{o.top1_inputs}"
+        t.add_row(f"{o.index}: {escape(o.name)}", _metric(o.rmse), _metric(o.mae), _metric(o.l2r), _metric(o.cos),
+                  _metric(o.max_abs_diff), top1)
+    console.print(t)
+    console.print(f"[dim]note: {escape(report.feed)}; metrics as ST Edge AI's validate defines them, over all "
+                  "inputs' values of each output[/dim]")
+
+
+def print_layer_report(console: Console, report: "LayerReport") -> None:
+    compared, skipped = len(report.checks), len(report.skipped)
+    reasons: dict[str, int] = {}
+    for s in report.skipped:
+        reasons[s.reason] = reasons.get(s.reason, 0) + 1
+    why = "; ".join(f"{n} {reason}" for reason, n in reasons.items())
+    skip_text = f"{skipped} skipped ({why})" if skipped else "none skipped"
+    first = report.first_difference
+    if first is None:
+        console.print(f"per layer: [green]all {compared} compared tensors match[/green] TFLite Micro's on "
+                      f"{report.inputs} input{'s' if report.inputs != 1 else ''}; {escape(skip_text)}")
+        return
+    others = len(report.differing) - 1
+    console.print(
+        f"per layer: [red]first difference at layer {first.layer} ({first.op})[/red], run {first.position + 1} of "
+        f"{report.layers}: tensor {escape(first.name)} (index {first.tensor}), "
+        f"{first.first_input_differing:,} of {first.elements:,} elements differ on input {first.first_input} "
+        f"({first.inputs_differing} of {report.inputs} inputs), largest |difference| {first.max_abs_diff:g}")
+    matched = sum(1 for c in report.checks if c.matches and c.position < first.position)
+    console.print(f"  {matched} tensor(s) before it match; {others} later tensor(s) differ too; of {compared} "
+                  f"compared, {escape(skip_text)}")
 
 
 def print_build(console: Console, report: "BuildReport") -> None:

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from .errors import InternalError, McugenError
+from .float_compare import FloatReport, compare_with_float, load_float_model
 from .generate import GeneratedModel, compile_model, host_files
+from .layer_compare import LayerReport, compare_layers, dump_plan, parse_dumps
 from .target import AUTO, HOST
 from .ir import NUMPY_DTYPES, Tensor
 from .project import write_project
@@ -46,10 +48,13 @@ class ValidationReport:
     first_mismatch: int | None = None
     kernels: str = "portable"
     memory: str = "fast"
+    float_report: FloatReport | None = None  # --float: the int8 outputs against the float original's
+    layers: LayerReport | None = None  # --per-layer: every intermediate tensor against TFLite Micro's
 
     @property
     def verdict(self) -> str:
-        return "bit-exact" if self.bit_exact == self.inputs else "MISMATCH"
+        exact = self.bit_exact == self.inputs and (self.layers is None or not self.layers.differing)
+        return "bit-exact" if exact else "MISMATCH"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,16 +70,20 @@ class ValidationReport:
             "kernels": self.kernels,
             "outputs": [o.__dict__ for o in self.outputs],
             "notes": self.notes,
+            "float": self.float_report.to_json() if self.float_report else None,
+            "per_layer": self.layers.to_json() if self.layers else None,
         }
 
 
-def compile_host(project: Path, sanitize: bool = False, cc: str | None = None) -> Path:
+def compile_host(project: Path, sanitize: bool = False, cc: str | None = None, defines: tuple[str, ...] = (),
+                 exe_name: str = "model_host") -> Path:
+    """defines: macros for every file (-D), e.g. the per-layer dump's MCUGEN_HOST_DUMP."""
     compiler = cc or os.environ.get("CC") or "cc"
     if shutil.which(compiler) is None:
         raise McugenError(f"C compiler '{compiler}' not found", "install gcc (apt-get install gcc) or set CC")
-    exe = project / "model_host"
+    exe = project / exe_name
     sources = sorted(str(p) for p in project.glob("*.c"))
-    flags = STRICT_CFLAGS + (SANITIZE_CFLAGS if sanitize else ["-O2"])
+    flags = STRICT_CFLAGS + (SANITIZE_CFLAGS if sanitize else ["-O2"]) + [f"-D{d}" for d in defines]
     proc = subprocess.run([compiler, *flags, "-I", str(project), "-o", str(exe), *sources, "-lm"],
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -168,16 +177,28 @@ def _split_batch(arr: np.ndarray, t: Tensor, path: Path) -> list[np.ndarray]:
                       "save one input per file, or a batch stacked on the first axis")
 
 
-def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor]) -> list[list[np.ndarray]]:
+def _run_exe(exe: Path, input_sets: list[list[np.ndarray]]) -> bytes:
     stdin = b"".join(x.tobytes() for one in input_sets for x in one)
     proc = subprocess.run([str(exe)], input=stdin, capture_output=True, timeout=600)
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         raise InternalError(f"the generated model crashed on the host (exit {proc.returncode}): "
                           f"{detail[0] if detail else 'no message'}", "this is a bug in mcugen; please report it")
+    return proc.stdout
+
+
+def _split_outputs(raw: bytes, outputs: list[Tensor]) -> list[np.ndarray]:
+    one, offset = [], 0
+    for t in outputs:
+        one.append(np.frombuffer(raw[offset : offset + t.nbytes], dtype=NUMPY_DTYPES[t.dtype]).reshape(t.shape))
+        offset += t.nbytes
+    return one
+
+
+def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor]) -> list[list[np.ndarray]]:
     results = []
     offset = 0
-    raw = proc.stdout
+    raw = _run_exe(exe, input_sets)
     for _ in input_sets:
         one = []
         for t in outputs:
@@ -193,24 +214,54 @@ def run_host(exe: Path, input_sets: list[list[np.ndarray]], outputs: list[Tensor
 def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Path] | None = None, seed: int = 0,
                    sanitize: bool = False, workdir: Path | None = None, cc: str | None = None,
                    model: GeneratedModel | None = None, kernels: str = AUTO,
-                   memory: str = AUTO) -> ValidationReport:
+                   memory: str = AUTO, float_model: Path | None = None,
+                   per_layer: bool = False) -> ValidationReport:
     """kernels: the variant to run (`auto` is the host's: portable; `arm-dsp` runs the
-    DSP kernels through mcugen_simd.h's portable C)."""
+    DSP kernels through mcugen_simd.h's portable C).
+    float_model: the float original, to score the int8 outputs against (float_compare.py).
+    per_layer: also compare every intermediate tensor with TFLite Micro's (layer_compare.py)."""
     model_path = Path(model_path)
     model = model or compile_model(model_path, HOST, kernels, memory)
     graph = model.graph
     inputs, outputs = graph.input_tensors(), graph.output_tensors()
+    if float_model is not None:
+        load_float_model(Path(float_model), graph)  # refused before anything runs
     vector_sets, notes = load_vectors(list(vectors or []), inputs)
     input_sets = random_inputs(inputs, n_random, seed) + vector_sets
-    with TflmInterpreter(model_path) as reference:
-        expected = [reference.run(one, len(outputs)) for one in input_sets]
+    dumps = dump_plan(model, model_path) if per_layer else None
+    reference_tensors: list[dict[int, np.ndarray]] = []
+    with TflmInterpreter(model_path, preserve=per_layer) as reference:
+        if dumps is None:
+            expected = [reference.run(one, len(outputs)) for one in input_sets]
+        else:
+            wanted = [s.tensor for s in dumps.slots]
+            expected = []
+            for one in input_sets:
+                outs, tensors = reference.run_with_tensors(one, len(outputs), wanted)
+                expected.append(outs)
+                reference_tensors.append(tensors)
 
     own_dir = workdir is None
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="mcugen-validate-"))
+    layers = None
     try:
-        project = write_project(work / "host", host_files(model, model_path.name), "mcugen validate")
+        files = host_files(model, model_path.name)
+        if dumps is not None:
+            files["mcugen_host_dump.h"] = dumps.header(model_path.name)
+        project = write_project(work / "host", files, "mcugen validate")
         exe = compile_host(project, sanitize=sanitize, cc=cc)
         got = run_host(exe, input_sets, outputs)
+        if dumps is not None:
+            # A second build of the same files whose layer hooks copy each tensor out.
+            dump_exe = compile_host(project, sanitize=sanitize, cc=cc, exe_name="model_host_layers",
+                                    defines=("MCUGEN_PROFILE", "MCUGEN_HOST_DUMP"))
+            out_bytes = sum(t.nbytes for t in outputs)
+            parsed = parse_dumps(_run_exe(dump_exe, input_sets), dumps, model.plan.graph, len(input_sets), out_bytes)
+            for k, (_, raw) in enumerate(parsed):
+                if any(not np.array_equal(a, b) for a, b in zip(_split_outputs(raw, outputs), got[k])):
+                    raise InternalError("the per-layer build of the generated C gave other outputs than the plain "
+                                        f"build on input {k}", "this is a bug in mcugen; please report it")
+            layers = compare_layers(dumps, model.plan.graph, [tensors for tensors, _ in parsed], reference_tensors)
     finally:
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
@@ -230,6 +281,8 @@ def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Pat
         exact += int(all_same)
         if not all_same and first_mismatch is None:
             first_mismatch = k
+    # The float original scores what ships: the generated C's outputs.
+    float_report = compare_with_float(Path(float_model), graph, input_sets, got) if float_model is not None else None
     return ValidationReport(
         model=model_path.name,
         inputs=len(input_sets),
@@ -242,4 +295,6 @@ def validate_model(model_path: str | Path, n_random: int = 10, vectors: list[Pat
         first_mismatch=first_mismatch,
         kernels=model.variant,
         memory=model.plan.strategy,
+        float_report=float_report,
+        layers=layers,
     )
