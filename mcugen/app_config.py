@@ -9,7 +9,9 @@ mcugen fills in what it can derive:
 - target:    the class a threshold applies to (a two-class person model: person);
 - threshold: stays as given.
 
-Preprocessing values (the pixel lookup table) come from preprocess.py.
+Preprocessing values (the pixel lookup tables, resize mode, channel order, grayscale,
+mean and std: the settings pixel_range, resize, channels, grayscale, mean, std) come
+from preprocess.py.
 """
 
 from __future__ import annotations
@@ -22,9 +24,25 @@ if TYPE_CHECKING:
     from .boards import Board
     from .firmware import CameraConfig
     from .generate import GeneratedModel
+    from .preprocess import PreprocessOptions
 
 PERSON_LABELS = ("no_person", "person")
 ILLUMINATION_LEDS = ("flash", "ir")
+
+
+def preprocess_options(options: dict[str, Any]) -> "PreprocessOptions":
+    """The pre-processing choices among an app's settings (as --set gives them, or as
+    mcugen.json's app_options records them); absent ones are the defaults."""
+    from .preprocess import PreprocessOptions, parse_channel_values
+
+    def values(key: str) -> tuple[float, ...] | None:
+        given = options.get(key)
+        if given is None or isinstance(given, str):
+            return parse_channel_values(given, key, PreprocessOptions(style="app"))
+        return tuple(float(v) for v in given)
+
+    return PreprocessOptions(values("mean"), values("std"), options.get("channels") or "rgb",
+                             options.get("grayscale") == "yes", options.get("resize") or "crop", style="app")
 
 
 def _class_count(model: "GeneratedModel") -> int:
@@ -94,9 +112,15 @@ def app_defaults(app: App, options: dict[str, Any], model: "GeneratedModel", boa
             pixel_range, note = default_pixel_range(inputs[0])
         else:
             pixel_range, note = PIXEL_RANGES[choice], f"pixels mapped to {choice} (--set pixel_range)"
-        params = PreprocessParams.for_tensor(inputs[0], pixel_range)
+        options = preprocess_options(out)
+        params = PreprocessParams.for_tensor(inputs[0], pixel_range, options)
+        # Recorded in mcugen.json (app_options) as the values that made the tables, so a host
+        # can rebuild the device's pre-processing: preprocess_options(app_options).
+        for key in ("mean", "std"):
+            if key in app.options:
+                out[key] = list(getattr(options, key)) if getattr(options, key) is not None else None
         out["_pixel_range"] = list(pixel_range)
-        out["_pixel_note"] = note
+        out["_pixel_note"] = note  # the rest of the pipeline is in render_c_params' comment
         out["_preprocess_c"] = render_c_params(params, "mcugen_app_preprocess")
     if "threshold" in app.options and out.get("threshold") is not None:
         if not 0.0 <= float(out["threshold"]) <= 1.0:

@@ -1,12 +1,13 @@
 """Benchmark a model on a board through its agent: latency, agreement with the
-TFLite Micro reference, and accuracy on labeled inputs."""
+TFLite Micro reference, accuracy on labeled inputs, and the memory the model and
+its firmware take (inspect's plan; the build's use, when the project is known)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -14,6 +15,11 @@ from .bench_inputs import Inputs
 from .errors import McugenError
 from .ir import NUMPY_DTYPES, Graph, Tensor
 from .reference import TflmInterpreter
+
+if TYPE_CHECKING:  # annotations only: bench need not load the build and planning code to run
+    from .build import RegionUse
+    from .fit import FitVerdict
+    from .preprocess import PreprocessParams
 
 COUNTER_NAMES = {0: "cycles", 1: "instructions"}
 
@@ -39,6 +45,126 @@ class Latency:
 
 
 @dataclass
+class ModelMemory:
+    """The model's memory as `inspect` plans it for the board: the same analysis, the same
+    kernels and memory strategy as the firmware when its project is known."""
+
+    kernels: str
+    strategy: str
+    arena_bytes: int
+    weights_bytes: int
+    constants_bytes: int | None  # weights plus per-layer tables, what the code keeps in flash
+    fit: FitVerdict | None  # inspect's verdict against the board, an estimate before any build
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": "inspect", "kernels": self.kernels, "memory": self.strategy,
+                "arena_bytes": self.arena_bytes, "weights_bytes": self.weights_bytes,
+                "constants_bytes": self.constants_bytes, "fit": self.fit.to_json() if self.fit else None}
+
+
+@dataclass
+class BuildMemory:
+    """The built firmware's memory, read from its ELF against the board's regions."""
+
+    elf: str
+    regions: list[RegionUse]
+    weights_bytes: int  # the model's constants as placed in the image
+    weights_regions: list[str]
+    arena_bytes: int | None
+    arena_region: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": "build", "elf": self.elf, "regions": [r.to_json() for r in self.regions],
+                "weights": {"bytes": self.weights_bytes, "regions": self.weights_regions},
+                "arena": None if self.arena_bytes is None else {"bytes": self.arena_bytes,
+                                                                "region": self.arena_region}}
+
+
+@dataclass
+class MemorySummary:
+    """What bench knows about memory: inspect's figures for the model on the board, the
+    arena the firmware says it has, and the build's use when the project is known; each
+    missing part says why."""
+
+    board: str
+    firmware_arena_bytes: int | None = None  # from the firmware's HELLO
+    model: ModelMemory | None = None
+    model_unknown: str | None = None
+    build: BuildMemory | None = None
+    build_unknown: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"board": self.board, "firmware_arena_bytes": self.firmware_arena_bytes,
+                "model": self.model.to_json() if self.model else None, "model_unknown": self.model_unknown,
+                "build": self.build.to_json() if self.build else None, "build_unknown": self.build_unknown,
+                "notes": list(self.notes)}
+
+
+def memory_summary(model_path: Path, board_id: str, firmware_arena_bytes: int | None, build_id: str | None,
+                   project: Path | None = None) -> MemorySummary:
+    """Inspect's analysis of the model for the board (the firmware's kernels and memory
+    strategy when the project is known, else the board's defaults) and, when the project
+    is known and built for the firmware the board runs, its ELF's memory use."""
+    from .analysis import analyze_model
+    from .boards import get_board
+    from .build import analyse_elf
+    from .firmware import read_metadata
+    from .fit import arena_budget, check_fit
+
+    summary = MemorySummary(board_id, firmware_arena_bytes)
+    meta = None
+    if project is None:
+        summary.build_unknown = ("not known: the project folder was not given (bench --port PORT --project DIR "
+                                 "adds its build's flash and RAM use)")
+    else:
+        try:
+            meta = read_metadata(project)
+        except McugenError as exc:
+            summary.build_unknown = f"not known: {exc.one_line()}"
+    try:
+        board = get_board(board_id)
+    except McugenError as exc:
+        summary.model_unknown = f"not known: the firmware's board is not one mcugen knows ({exc.one_line()})"
+        board = None
+    if board is not None:
+        kernels = meta.get("kernels") if meta else None
+        strategy = meta.get("memory") if meta else None
+        try:
+            _, analysis = analyze_model(model_path, with_tflm=False, variant=kernels or board.target.variant("auto"),
+                                        memory=strategy or "auto", arena_budget=arena_budget(board))
+        except McugenError as exc:
+            summary.model_unknown = f"not known: inspect's analysis failed: {exc.one_line()}"
+        else:
+            flash = analysis.constants_bytes if analysis.constants_bytes is not None else analysis.weights_bytes
+            summary.model = ModelMemory(analysis.variant, analysis.memory, analysis.arena_bytes,
+                                        analysis.weights_bytes, analysis.constants_bytes,
+                                        check_fit(flash, analysis.arena_bytes, board))
+            if firmware_arena_bytes is not None and firmware_arena_bytes != analysis.arena_bytes:
+                summary.notes.append(f"the firmware's arena ({firmware_arena_bytes:,} B) is not inspect's "
+                                     f"{analysis.memory} plan with {analysis.variant} kernels "
+                                     f"({analysis.arena_bytes:,} B): it was generated with other --kernels or "
+                                     "--memory")
+    if meta is not None:
+        elf = Path(project) / ".pio" / "build" / str(meta.get("env")) / "firmware.elf"
+        if build_id is not None and meta.get("build_id") != build_id:
+            summary.build_unknown = (f"not known: the board runs firmware {build_id} but {project} is "
+                                     f"{meta.get('build_id')}")
+        elif not elf.is_file():
+            summary.build_unknown = f"not known: {project} has not been built (mcugen build {project})"
+        else:
+            try:
+                regions, _, weights, arena = analyse_elf(elf, meta["regions"], meta.get("weight_symbols"))
+            except McugenError as exc:
+                summary.build_unknown = f"not known: {exc.one_line()}"
+            else:
+                summary.build = BuildMemory(str(elf), regions, sum(w.size for w in weights),
+                                            sorted({w.region or "?" for w in weights}),
+                                            arena.size if arena else None, arena.region if arena else None)
+    return summary
+
+
+@dataclass
 class BenchReport:
     model: str
     model_sha256: str
@@ -61,6 +187,8 @@ class BenchReport:
     planned: int = 0  # inputs asked for
     failure: str | None = None  # why the run stopped early (one line), when it did
     failure_exit_code: int = 0
+    preprocessing: PreprocessParams | None = None  # how --data images became tensors
+    memory: MemorySummary | None = None
 
     @property
     def complete(self) -> bool:
@@ -126,6 +254,8 @@ class BenchReport:
             "planned_inputs": self.planned,
             "interrupted": self.interrupted,
             "mismatches": self.mismatches,
+            "preprocessing": self.preprocessing.to_json() if self.preprocessing else None,
+            "memory": self.memory.to_json() if self.memory else None,
         }
 
 
@@ -138,11 +268,15 @@ def _from_bytes(raw: list[bytes], tensors: list[Tensor]) -> list[np.ndarray]:
 
 
 def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
-              progress: Callable[[int, int], None] | None = None) -> BenchReport:
+              progress: Callable[[int, int], None] | None = None, project: Path | None = None,
+              with_memory: bool = True) -> BenchReport:
     """Runs every input on the board and the reference. Ctrl-C, or a failure of the
     board, its link or the reference after HELLO, stops early and returns the partial
     report of what completed, marked incomplete (interrupted, or failure and its exit
-    code), so the caller can still write it and then exit non-zero."""
+    code), so the caller can still write it and then exit non-zero.
+
+    project: the generated project the board runs, when known, for its build's memory
+    figures; with_memory=False leaves the memory summary out (it runs inspect's analysis)."""
     # The client refuses firmware generated from another model when it knows the hash.
     sha = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
     client.model_sha256 = sha
@@ -151,7 +285,10 @@ def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
     unit = COUNTER_NAMES.get(hello.counter_kind, str(hello.counter_kind))
     report = BenchReport(model=Path(model_path).name, model_sha256=sha, board=hello.board, build_id=hello.build_id,
                          arena_bytes=hello.arena_bytes, latency=Latency([], hello.clock_hz, unit),
-                         class_names=inputs.class_names, notes=list(inputs.notes or []), planned=len(inputs.sets))
+                         class_names=inputs.class_names, notes=list(inputs.notes or []), planned=len(inputs.sets),
+                         preprocessing=inputs.preprocessing)
+    if with_memory:  # before the inputs, so a partial report has it too
+        report.memory = memory_summary(Path(model_path), hello.board, hello.arena_bytes, hello.build_id, project)
     if unit == "instructions":
         report.notes.append("counts are instructions (QEMU -icount), not cycles; ms assume one instruction "
                             "per clock")

@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import McugenError
 from .ir import Tensor
-from .preprocess import PixelFormat, PreprocessParams, frame_to_tensor, image_to_rgb888
+from .preprocess import PixelFormat, PreprocessOptions, PreprocessParams, frame_to_tensor, image_to_rgb888
 from .validate import load_vectors, random_inputs
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm"}
@@ -28,6 +28,7 @@ class Inputs:
     sets: list[InputSet]
     class_names: list[str] | None = None
     notes: list[str] | None = None
+    preprocessing: PreprocessParams | None = None  # how images became tensors (--data only)
 
 
 def class_count(outputs: list[Tensor]) -> int:
@@ -66,14 +67,16 @@ def _class_names(data_dir: Path, folders: list[str], classes: int) -> list[str]:
 
 def quantize_image(path: Path, params: PreprocessParams) -> np.ndarray:
     """The input tensor for one image file, as the device would compute it from an RGB888
-    camera frame of the image's own size (centre crop, box resize, LUT: mcugen.preprocess)."""
+    camera frame of the image's own size (channels, resize, LUT: mcugen.preprocess)."""
     data, width, height = image_to_rgb888(path)
     return frame_to_tensor(data, width, height, PixelFormat.RGB888, params)
 
 
-def image_inputs(data_dir: Path, tensors: list[Tensor], outputs: list[Tensor], pixel_range: str = "auto") -> Inputs:
+def image_inputs(data_dir: Path, tensors: list[Tensor], outputs: list[Tensor], pixel_range: str = "auto",
+                 options: PreprocessOptions | None = None) -> Inputs:
     """pixel_range: a PIXEL_RANGES name, or "auto" for the range the input's dtype,
-    scale and zero point represent (mcugen.preprocess.default_pixel_range)."""
+    scale and zero point represent (mcugen.preprocess.default_pixel_range); options:
+    channel order, grayscale, resize mode, mean and std (default: none of them)."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise McugenError(f"data folder not found: {data_dir}", "give a folder with one subfolder of images per class")
@@ -85,7 +88,8 @@ def image_inputs(data_dir: Path, tensors: list[Tensor], outputs: list[Tensor], p
     if not folders:
         raise McugenError(f"{data_dir} has no class subfolders", "put each class's images in a subfolder named after it")
     names = _class_names(data_dir, folders, classes)
-    params = PreprocessParams.for_tensor(tensors[0], None if pixel_range == "auto" else pixel_range)
+    # Checked before any image is read: a bad option is refused however many images there are.
+    params = PreprocessParams.for_tensor(tensors[0], None if pixel_range == "auto" else pixel_range, options)
     sets = []
     for folder in folders:
         label = names.index(folder)
@@ -94,8 +98,8 @@ def image_inputs(data_dir: Path, tensors: list[Tensor], outputs: list[Tensor], p
                 sets.append(InputSet([quantize_image(image, params)], label, f"{folder}/{image.name}"))
     if not sets:
         raise McugenError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {data_dir}")
-    how = params.note if pixel_range == "auto" else f"{params.note} (--pixel-range {pixel_range})"
-    return Inputs(sets, names, [f"images centre-cropped to the input's aspect ratio and box-resized; {how}"])
+    how = params.describe() if pixel_range == "auto" else f"{params.describe()} (--pixel-range {pixel_range})"
+    return Inputs(sets, names, [f"images {how}"], params)
 
 
 def vector_inputs(paths: list[Path], tensors: list[Tensor]) -> Inputs:

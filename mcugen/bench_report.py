@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .bench import BenchReport
+from .bench import BenchReport, MemorySummary
+from .preprocess import PreprocessParams
 from .project import report_folder
 
 
@@ -94,6 +95,8 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
         lines.append(f"| top-1 accuracy | {report.accuracy:.1%} ({sum(int(a == b) for a, b in zip(report.labels, report.predictions))}"
                      f"/{len(report.labels)}) |")
     lines.append("")
+    lines += _memory_section(report.memory)
+    lines += _preprocessing_section(report.preprocessing)
     lines += _layer_table(report)
     lines += _link_table(report.link)
     for note in report.notes:
@@ -148,6 +151,91 @@ def _layer_table(report: BenchReport) -> list[str]:
                  f"{total / macs_total:.2f} | {total / report.latency.clock_hz * 1e3:.3f} |" if macs_total and
                  report.latency.clock_hz else f"| | all | {total:,} | 100% | | | |")
     return [*lines, ""]
+
+
+def _memory_section(memory: MemorySummary | None) -> list[str]:
+    """inspect's figures for the model on the board, and the build's use against the board's
+    regions when the project is known; what is not known says why."""
+    if memory is None:
+        return []
+    lines = ["## Memory", ""]
+    model = memory.model
+    if model is not None:
+        lines += [f"The model, from inspect's analysis for {memory.board} ({model.kernels} kernels, "
+                  f"{model.strategy} memory plan):", "",
+                  "| | bytes |", "|---|---:|",
+                  f"| arena (RAM, the memory plan's peak) | {model.arena_bytes:,} |",
+                  f"| weights | {model.weights_bytes:,} |"]
+        if model.constants_bytes is not None:
+            lines.append(f"| constants in flash (weights and per-layer tables) | {model.constants_bytes:,} |")
+    else:
+        lines += [f"The model's figures from inspect: {memory.model_unknown}.", "", "| | bytes |", "|---|---:|"]
+    if memory.firmware_arena_bytes is not None:
+        lines.append(f"| arena the firmware reports (HELLO) | {memory.firmware_arena_bytes:,} |")
+    lines.append("")
+    if model is not None and model.fit is not None:
+        fit = model.fit
+        lines += [f"Fit before a build (inspect's estimate; flash counts {fit.to_json()['runtime_flash_estimate']:,} B "
+                  f"for the runtime): flash {fit.flash_needed:,} of {fit.flash_available:,} B in {fit.flash_region} "
+                  f"({_margin(fit.flash_margin)}); RAM {fit.ram_needed:,} of {fit.ram_available:,} B in "
+                  f"{fit.arena_region} ({_margin(fit.ram_margin)}).", ""]
+    build = memory.build
+    if build is None:
+        lines += [f"The build's flash and RAM use: {memory.build_unknown}.", ""]
+    else:
+        lines += [f"The build (`{build.elf}`) against the board's totals:", "",
+                  "| region | kind | used | size | used % | free |", "|---|---|---:|---:|---:|---:|"]
+        lines += [f"| {r.name} | {r.kind} | {r.used:,} | {r.size:,} | {r.percent:.1f}% | {r.free:,} |"
+                  for r in build.regions]
+        arena = (f"the arena {build.arena_bytes:,} B in {build.arena_region}" if build.arena_bytes is not None
+                 else "no arena")
+        lines += ["", f"In the image: the model's constants {build.weights_bytes:,} B in "
+                      f"{', '.join(build.weights_regions) or '-'}, {arena}.", ""]
+    lines += [f"- {note}" for note in memory.notes]
+    return [*lines, ""] if memory.notes else lines
+
+
+def _margin(margin: int) -> str:
+    return f"{margin:,} B left" if margin >= 0 else f"{-margin:,} B short"
+
+
+def _preprocessing_section(params: PreprocessParams | None) -> list[str]:
+    """How --data images became input tensors, step by step (mcugen.preprocess)."""
+    if params is None:
+        return []
+    record = params.to_json()
+    resize = ("crop: centre crop to the input's aspect ratio, then box resize" if params.resize == "crop"
+              else "stretch: the whole image box-resized (aspect ratio not kept)")
+    if params.luma:
+        channels = "luma 0.299 R + 0.587 G + 0.114 B (BT.601, 8.8 fixed point 77, 150, 29 / 256)" + (
+            " in all three channels" if params.channels == 3 else "")
+    else:
+        channels = ", ".join(params.channel_names) + f" ({params.channel_order})"
+    lo, hi = record["pixel_range"] or (None, None)
+    normalised = record["mean"] is not None and (any(m != 0 for m in record["mean"]) or
+                                                 any(s != 1 for s in record["std"]))
+    target = params.dtype if params.scale is None else \
+        f"{params.dtype}, scale {params.scale:.9g}, zero point {params.zero_point}"
+    lines = ["## Input pre-processing", "", "| step | choice |", "|---|---|",
+             f"| resize to {params.width} x {params.height} | {resize} |",
+             f"| channels | {channels} |",
+             f"| pixel range | 0..255 to [{lo:.6g}, {hi:.6g}] |" if lo is not None else "| pixel range | - |",
+             ("| normalisation | x = (pixel_in_range - mean) / std; mean "
+              f"{_per_channel(params.channel_names, record['mean'])}; std "
+              f"{_per_channel(params.channel_names, record['std'])} |")
+             if normalised else "| normalisation | none (mean 0, std 1) |",
+             f"| quantization | {target} |", "",
+             f"{params.describe()}.", ""]
+    return lines
+
+
+def _per_channel(names: tuple[str, ...], values: list[float]) -> str:
+    """'B 0.406, G 0.456, R 0.485' (a gray input: the one value)."""
+    if len(values) == 1:
+        return f"{values[0]:g}"
+    if len(set(names)) < len(names):  # the luma in every channel: name them by position
+        names = tuple(f"channel {i}" for i in range(len(values)))
+    return ", ".join(f"{name} {value:g}" for name, value in zip(names, values))
 
 
 def _link_table(link: dict[str, int]) -> list[str]:

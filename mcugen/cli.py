@@ -361,9 +361,10 @@ def emulate(project: str) -> None:
 @click.option("--pixel-range", type=click.Choice(["auto", "0-1", "0-255", "-1-1"]), default="auto",
               show_default=True, help="--data: real-valued range image pixels 0..255 map to before quantization; "
               "auto: the range the model's input represents (its dtype, scale and zero point).")
-@click.option("--mean", help="--data: subtracted per channel after --pixel-range, before quantization: "
-              "x = (pixel_in_range - mean) / std. R,G,B (in that order, whatever --channels) or one value for "
-              "every channel, in --pixel-range units, e.g. 0.485,0.456,0.406 with --pixel-range 0-1. Default 0.")
+@click.option("--mean", help="--data: per-channel normalisation x = (pixel_in_range - mean) / std, applied to "
+              "each resized pixel after --pixel-range has mapped it and just before quantization to the input's "
+              "dtype. R,G,B (in that order, whatever --channels) or one value for every channel, in --pixel-range "
+              "units, e.g. 0.485,0.456,0.406 with --pixel-range 0-1. Default 0.")
 @click.option("--std", help="--data: the divisor of --mean's formula, R,G,B or one value, each above 0, "
               "e.g. 0.229,0.224,0.225. Default 1.")
 @click.option("--channels", "channel_order", type=click.Choice(["rgb", "bgr"]), default="rgb", show_default=True,
@@ -487,6 +488,7 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
     from .boards import get_board
     from .feed import camera_spec, feed as run_feed, image_items, input_tensor_from_hello, vector_items
     from .firmware import read_metadata
+    from .app_config import preprocess_options
     from .preprocess import PreprocessParams
     from .render import print_feed
     from .serial_link import open_link
@@ -519,7 +521,9 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
         board = get_board(info.board) if info.board else None
         tensor = input_tensor_from_hello(info)
         pixel_range = tuple(meta["pixel_range"]) if meta and meta.get("pixel_range") else None
-        params = PreprocessParams.for_tensor(tensor, pixel_range)
+        # The app's own pre-processing choices, as generate recorded them (resize, channels, mean, std).
+        params = PreprocessParams.for_tensor(tensor, pixel_range,
+                                             preprocess_options((meta or {}).get("app_options", {})))
         notes: list[str] = []
         if images_dir is not None:
             items = image_items(Path(images_dir), camera_spec(meta, board), params)

@@ -98,30 +98,51 @@ def image_items(folder: Path, camera: CameraSpec, params: PreprocessParams) -> l
     return items
 
 
+def _pixels_for(values: np.ndarray, params: PreprocessParams) -> np.ndarray | None:
+    """Pixels (H, W, C) that pre-process to exactly `values`, or None where no pixel gives
+    some value. Each tensor channel has its table (one shared, or one per channel) and its
+    source channel (rgb or bgr order); a 3-channel grayscale input has no such inverse."""
+    if params.channels == 3 and params.grayscale:
+        return None
+    tables = np.asarray(params.lut)
+    if tables.ndim == 1:
+        tables = np.broadcast_to(tables, (params.channels, tables.shape[0]))
+    pixels = np.zeros(values.shape, dtype=np.uint8)
+    for c in range(params.channels):
+        pixel_of: dict[Any, int] = {}
+        for p in range(255, -1, -1):
+            pixel_of[tables[c][p].item()] = p  # the lowest pixel giving each value
+        channel = values[..., c]
+        if not all(v.item() in pixel_of for v in np.unique(channel)):
+            return None
+        source = params.channels - 1 - c if params.channel_order == "bgr" else c
+        pixels[..., source] = np.vectorize(lambda v: pixel_of[v], otypes=[np.uint8])(channel)
+    return pixels
+
+
 def vector_items(arrays: list[tuple[str, np.ndarray]], params: PreprocessParams) -> tuple[list[FeedItem], list[str]]:
-    """Input tensors as frames: as pixels of the input's own size where the pixel table can
+    """Input tensors as frames: as pixels of the input's own size where the pixel tables can
     produce every value (then the camera path runs, its resize an identity), else as the
     tensor itself (MCUGEN_PIXEL_TENSOR: pre-processing bypassed, said in a note)."""
-    lut = np.asarray(params.lut)
-    pixel_of: dict[Any, int] = {}
-    for p in range(255, -1, -1):
-        pixel_of[lut[p].item()] = p  # the lowest pixel giving each value
     notes = []
     items = []
     for source, tensor in arrays:
         values = np.asarray(tensor).reshape(params.height, params.width, params.channels)
-        if all(v.item() in pixel_of for v in np.unique(values)):
-            pixels = np.vectorize(lambda v: pixel_of[v], otypes=[np.uint8])(values)
+        pixels = _pixels_for(values, params)
+        expected = None
+        if pixels is not None:
             fmt = PixelFormat.GRAY8 if params.channels == 1 else PixelFormat.RGB888
             data = pixels.tobytes()
             width, height = params.width, params.height
-        else:
+            expected = frame_to_tensor(data, width, height, fmt, params)
+        if expected is None or not np.array_equal(expected.reshape(values.shape), values):
             fmt, data, width, height = PixelFormat.TENSOR, np.ascontiguousarray(values).tobytes(), \
                 values.size * values.itemsize, 1
             notes.append(f"{source}: some values are no pixel's; sent as the tensor itself (no pre-processing)")
-        expected = frame_to_tensor(data, width, height, fmt, params)
-        if not np.array_equal(expected.reshape(values.shape), values):
-            raise InternalError(f"{source}: cannot make a frame that pre-processes to this vector (a bug in mcugen)")
+            expected = frame_to_tensor(data, width, height, fmt, params)
+            if not np.array_equal(expected.reshape(values.shape), values):
+                raise InternalError(f"{source}: cannot make a frame that pre-processes to this vector "
+                                    "(a bug in mcugen)")
         items.append(FeedItem(source, fmt, width, height, data, expected))
     return items, notes
 

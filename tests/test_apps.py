@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,118 @@ def test_app_refusals_are_one_line_before_anything_is_written(tmp_path):
     assert not out.exists()
     r = run("generate", str(EXAMPLE_MODEL), "--app", "no-such-app", "-o", str(out))
     assert r.returncode == 2 and "unknown app" in r.stderr and not out.exists()
+
+
+# ---- person-led's pre-processing settings, on the host: generated C against the Python mirror ----
+
+_PREPROCESS_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mcugen_app_config.h"
+
+/* argv: frame file, width, height, MCUGEN_PIXEL_* format, tensor bytes; the tensor on stdout. */
+int main(int argc, char **argv)
+{
+    static uint8_t data[3u * 640u * 480u], tensor[4u * 3u * 96u * 96u];
+    mcugen_camera_frame_t frame;
+    uint32_t tensor_bytes;
+    FILE *in;
+    int status;
+    if (argc != 6 || (in = fopen(argv[1], "rb")) == NULL) return 2;
+    frame.bytes = (uint32_t)fread(data, 1u, sizeof data, in);
+    fclose(in);
+    frame.data = data;
+    frame.width = (uint16_t)atoi(argv[2]);
+    frame.height = (uint16_t)atoi(argv[3]);
+    frame.format = (uint8_t)atoi(argv[4]);
+    tensor_bytes = (uint32_t)atoi(argv[5]);
+    status = mcugen_preprocess(&frame, &mcugen_app_preprocess, tensor, tensor_bytes);
+    if (status != MCUGEN_PREPROCESS_OK) return 10 - status;
+    fwrite(tensor, 1u, tensor_bytes, stdout);
+    (void)mcugen_app_labels;
+    (void)mcugen_app_led_of_class;
+    return 0;
+}
+"""
+
+
+def _device_preprocessing(project, tmp_path):
+    """The project's own mcugen_app_config.h and mcugen_preprocess.c, built for the host."""
+    if shutil.which("gcc") is None:
+        pytest.skip("host gcc not found")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    main = tmp_path / "preprocess_main.c"
+    main.write_text(_PREPROCESS_MAIN)
+    exe = tmp_path / "preprocess"
+    proc = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", f"-I{project / 'src'}",
+                           f"-I{project / 'lib/mcugen_board/src'}", str(project / "src/mcugen_preprocess.c"),
+                           str(main), "-o", str(exe)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+    def run_frame(frame: bytes, width: int, height: int, fmt, tensor_bytes: int) -> bytes:
+        (tmp_path / "frame.bin").write_bytes(frame)
+        out = subprocess.run([str(exe), str(tmp_path / "frame.bin"), str(width), str(height), str(int(fmt)),
+                              str(tensor_bytes)], capture_output=True, timeout=60)
+        assert out.returncode == 0, out.returncode
+        return out.stdout
+
+    return run_frame
+
+
+def test_person_led_preprocessing_settings_reach_the_device_code(tmp_path):
+    """--set resize, channels, mean and std: recorded in mcugen.json, rendered into the app's
+    config, and the device's C then computes exactly the Python mirror's tensor for them (and a
+    different one than the defaults)."""
+    from mcugen.app_config import preprocess_options
+    from mcugen.loader import load_model
+    from mcugen.preprocess import PixelFormat, PreprocessOptions, PreprocessParams, frame_to_tensor, render_c_params
+
+    settings = ["resize=stretch", "channels=bgr", "mean=0.485,0.456,0.406", "std=0.229,0.224,0.225"]
+    project = tmp_path / "fw"
+    generate_firmware_project(EXAMPLE_MODEL, "qemu-cm7", project, app="person-led", settings=settings)
+    meta = json.loads((project / "mcugen.json").read_text())
+    chosen = preprocess_options(meta["app_options"])
+    assert chosen == PreprocessOptions((0.485, 0.456, 0.406), (0.229, 0.224, 0.225), "bgr", False, "stretch")
+    tensor = load_model(EXAMPLE_MODEL).input_tensors()[0]
+    params = PreprocessParams.for_tensor(tensor, tuple(meta["pixel_range"]), chosen)
+    config = (project / "src/mcugen_app_config.h").read_text()
+    assert render_c_params(params, "mcugen_app_preprocess") in config
+    assert ".resize = MCUGEN_PREPROCESS_RESIZE_STRETCH," in config and ".lut_per_channel = 1u," in config
+
+    default = tmp_path / "default"
+    generate_firmware_project(EXAMPLE_MODEL, "qemu-cm7", default, app="person-led")
+    plain_range = tuple(json.loads((default / "mcugen.json").read_text())["pixel_range"])
+    plain = PreprocessParams.for_tensor(tensor, plain_range)
+    assert plain_range == tuple(meta["pixel_range"]) and preprocess_options({}).is_default
+    assert render_c_params(plain, "mcugen_app_preprocess") in (default / "src/mcugen_app_config.h").read_text()
+
+    rng = np.random.default_rng(31)
+    frame = rng.integers(0, 256, 64 * 40 * 3, dtype=np.uint8).tobytes()  # RGB888, 64 x 40: not square
+    device = _device_preprocessing(project, tmp_path / "set")(frame, 64, 40, PixelFormat.RGB888, params.tensor_bytes)
+    assert device == frame_to_tensor(frame, 64, 40, PixelFormat.RGB888, params).tobytes()
+    before = _device_preprocessing(default, tmp_path / "default_exe")(frame, 64, 40, PixelFormat.RGB888,
+                                                                        plain.tensor_bytes)
+    assert before == frame_to_tensor(frame, 64, 40, PixelFormat.RGB888, plain).tobytes() != device
+
+
+def test_person_led_preprocessing_refusals(tmp_path):
+    from mcugen.errors import McugenError
+
+    out = tmp_path / "fw"
+    for settings, words in (
+            (["mean=0.5,0.5"], "option mean gives 2 values (0.5,0.5) but input"),
+            (["std=1,0,1"], "option std is 0 for G"),
+            (["channels=bgr", "grayscale=yes"], "--set channels=bgr and --set grayscale=yes contradict"),
+            (["resize=fit"], "option resize must be one of crop, stretch")):
+        with pytest.raises(McugenError, match=re.escape(words)):
+            generate_firmware_project(EXAMPLE_MODEL, "qemu-cm7", out, app="person-led", settings=settings)
+        assert not out.exists()
+    if PERSON.is_file():  # a 1-channel model has no colours to order: one line, exit 2, nothing written
+        r = run("generate", str(PERSON), "--app", "person-led", "--set", "channels=bgr", "-o", str(out))
+        assert r.returncode == 2 and "Traceback" not in r.stderr and not out.exists()
+        assert "--set channels=bgr orders colour channels, but input 'input' has 1 channel" in r.stderr
+        assert "(leave out --set channels)" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_find_port_by_usb_id():
@@ -260,3 +373,33 @@ def test_a_moved_project_still_builds(tmp_path):
     assert report.elf.is_file() and str(moved) in str(report.elf)
     # The image starts at OpenMV's firmware partition, where its bootloader jumps.
     assert report.sections[".vectors"][0] == 0x0804_0000
+
+
+@pytest.mark.shared
+def test_feed_checks_a_project_with_its_own_preprocessing_settings(tmp_path):
+    """A colour model generated with bgr order, per-channel mean/std and stretch: feed
+    rebuilds the host pipeline from the project's recorded settings, so the device's
+    tensor and the host's agree byte for byte, for images and for vectors."""
+    from PIL import Image
+
+    model = SHARED_MODELS / "wv_quality_k_8_c_5.tflite"
+    if not model.is_file():
+        pytest.skip(f"needs ../shared: {model} not found")
+    project = tmp_path / "fw"
+    generate_firmware_project(model, "qemu-cm7", project, app="person-led",
+                              settings=["channels=bgr", "mean=100,110,120", "std=50,60,70", "resize=stretch"])
+    build_project(project)
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(3)
+    for name in ("a", "b"):
+        Image.fromarray(rng.integers(0, 256, size=(120, 160, 3), dtype=np.uint8), "RGB").save(images / f"{name}.png")
+    r = run("feed", "--emulate", str(project), "--images", str(images), "--model", str(model), "--json")
+    assert r.returncode == 0, r.stderr
+    results = json.loads(r.stdout)
+    assert len(results) == 2 and all(x["preprocess_bit_exact"] and x["reference_bit_exact"] for x in results)
+    vectors = tmp_path / "v.npy"
+    np.save(vectors, rng.integers(0, 256, size=(1, 50, 50, 3), dtype=np.uint8))
+    r = run("feed", "--emulate", str(project), "--vectors", str(vectors), "--model", str(model), "--json")
+    assert r.returncode == 0, r.stderr
+    assert all(x["preprocess_bit_exact"] and x["reference_bit_exact"] for x in json.loads(r.stdout))

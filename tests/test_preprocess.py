@@ -1,6 +1,7 @@
 """The device's image pre-processing (templates/apps/common/mcugen_preprocess.c) against its
 Python mirror (mcugen/preprocess.py): compiled on the host, fed the same frames, compared byte
-for byte; plus hand-computed values and the bench --data path."""
+for byte, with every option (resize mode, channel order, grayscale, mean and std); plus
+hand-computed values, the options' refusals and the bench --data path."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ import numpy as np
 import pytest
 
 from mcugen.bench_inputs import image_inputs
+from mcugen.errors import McugenError
 from mcugen.ir import Quantization, Tensor
 from mcugen.loader import load_model
 from mcugen.preprocess import (
     DEFAULT_MAX_ROW,
     PIXEL_RANGES,
     DTYPE_CODES,
+    ORDER_CODES,
+    RESIZE_CODES,
     PixelFormat,
+    PreprocessOptions,
     PreprocessError,
     PreprocessParams,
     box_resize,
@@ -70,14 +75,14 @@ static uint32_t u32(const uint8_t *p) { return u16(p) | (u16(p + 2) << 16); }
 int main(int argc, char **argv)
 {
     FILE *in, *out;
-    uint8_t header[21];
+    uint8_t header[26];
     if (argc != 3) return 2;
     in = fopen(argv[1], "rb");
     out = fopen(argv[2], "wb");
     if (in == NULL || out == NULL) return 2;
     while (fread(header, 1u, sizeof header, in) == sizeof header) {
-        static uint8_t lut_q[256];
-        static float lut_f[256];
+        static uint8_t lut_q[3 * 256];
+        static float lut_f[3 * 256];
         mcugen_preprocess_params_t inline_params;
         const mcugen_preprocess_params_t *params = &inline_params;
         mcugen_camera_frame_t frame;
@@ -86,28 +91,34 @@ int main(int argc, char **argv)
         int32_t status;
         uint8_t lengths[8];
 
+        size_t tables = header[12];
+        if (tables < 1u || tables > 3u) return 3;
         inline_params.width = (uint16_t)u16(header + 1);
         inline_params.height = (uint16_t)u16(header + 3);
         inline_params.channels = header[5];
         inline_params.dtype = header[6];
+        inline_params.resize = header[7];
+        inline_params.channel_order = header[8];
+        inline_params.grayscale = header[9];
+        inline_params.lut_per_channel = header[10];
         inline_params.lut_q = NULL;
         inline_params.lut_f = NULL;
-        if (header[7] == 1u) {
-            if (!read_exact(in, lut_q, sizeof lut_q)) return 3;
+        if (header[11] == 1u) {
+            if (!read_exact(in, lut_q, tables * 256u)) return 3;
             inline_params.lut_q = lut_q;
-        } else if (header[7] == 2u) {
-            if (!read_exact(in, lut_f, sizeof lut_f)) return 3;
+        } else if (header[11] == 2u) {
+            if (!read_exact(in, lut_f, tables * 256u * sizeof(float))) return 3;
             inline_params.lut_f = lut_f;
         }
         if (header[0] != INLINE_PARAMS) {
             if (header[0] >= test_param_count) return 4;
             params = test_params[header[0]];
         }
-        frame.width = (uint16_t)u16(header + 8);
-        frame.height = (uint16_t)u16(header + 10);
-        frame.format = header[12];
-        frame.bytes = u32(header + 13);
-        tensor_bytes = u32(header + 17);
+        frame.width = (uint16_t)u16(header + 13);
+        frame.height = (uint16_t)u16(header + 15);
+        frame.format = header[17];
+        frame.bytes = u32(header + 18);
+        tensor_bytes = u32(header + 22);
         data = malloc(frame.bytes ? frame.bytes : 1u);
         tensor = malloc(tensor_bytes ? tensor_bytes : 1u);
         if (data == NULL || tensor == NULL || !read_exact(in, data, frame.bytes)) return 3;
@@ -150,9 +161,23 @@ INPUT_KINDS = [
 ]
 
 
-def params_for(kind, width, height, channels) -> PreprocessParams:
+def params_for(kind, width, height, channels, options: PreprocessOptions | None = None) -> PreprocessParams:
     dtype, scale, zp, pixel_range = kind
-    return PreprocessParams.for_tensor(_tensor((1, height, width, channels), dtype, scale, zp), pixel_range)
+    return PreprocessParams.for_tensor(_tensor((1, height, width, channels), dtype, scale, zp), pixel_range,
+                                       options)
+
+
+def _random_options(rng, channels: int) -> PreprocessOptions:
+    """Any valid choice of the options, the defaults among them, for this channel count."""
+    colour = channels == 3
+    grayscale = colour and rng.random() < 0.25
+    order = "bgr" if colour and not grayscale and rng.random() < 0.5 else "rgb"
+    mean = std = None
+    if rng.random() < 0.5:  # one value, or (colour) one per channel, in the pixel range's units
+        count = 3 if colour and rng.random() < 0.7 else 1
+        mean = tuple(float(v) for v in rng.uniform(-0.5, 0.8, count))
+        std = tuple(float(v) for v in rng.uniform(0.1, 2.0, count))
+    return PreprocessOptions(mean, std, order, grayscale, "stretch" if rng.random() < 0.5 else "crop")
 
 
 @dataclass
@@ -171,12 +196,16 @@ def _encode(case: Case) -> bytes:
     tensor_bytes = p.tensor_bytes if case.tensor_bytes is None else case.tensor_bytes
     lut = b""
     lut_kind = 0
+    tables = np.asarray(p.lut).reshape(-1, 256).shape[0]
     if not isinstance(case.params, int):
         lut = np.asarray(p.lut).tobytes()
         lut_kind = 2 if p.dtype == "float32" else 1
     index = case.params if isinstance(case.params, int) else INLINE_PARAMS
-    header = struct.pack("<BHHBBBHHBII", index, p.width, p.height, p.channels, DTYPE_CODES.get(p.dtype, 0x7F),
-                         lut_kind, case.width, case.height, case.fmt, len(case.data), tensor_bytes)
+    # An unknown choice is sent as a code the C module must refuse.
+    header = struct.pack("<BHHBBBBBBBBHHBII", index, p.width, p.height, p.channels, DTYPE_CODES.get(p.dtype, 0x7F),
+                         RESIZE_CODES.get(p.resize, 0x7F), ORDER_CODES.get(p.channel_order, 0x7F), int(p.grayscale),
+                         int(p.lut_per_channel), lut_kind, tables, case.width, case.height, case.fmt, len(case.data),
+                         tensor_bytes)
     return header + lut + case.data
 
 
@@ -197,10 +226,18 @@ def run_harness(binary, cases: list[Case], tmp_path) -> list[tuple[int, bytes]]:
 
 
 # Compiled into the program through render_c_params: the generator's real output.
+IMAGENET = PreprocessOptions((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 RENDERED = {
     "person_detect_input": lambda: params_for(PERSON_DETECT, 96, 96, 1),
     "wv_quality_input": lambda: params_for(WV_QUALITY, 50, 50, 3),
     "float_input": lambda: params_for(INPUT_KINDS[-1], 17, 9, 3),
+    # Each option through the generator's C text: per-channel tables, order, stretch, grayscale.
+    "bgr_imagenet_input": lambda: params_for(INPUT_KINDS[2], 24, 16, 3,
+                                             PreprocessOptions(IMAGENET.mean, IMAGENET.std, "bgr", resize="stretch")),
+    "float_imagenet_input": lambda: params_for(("float32", None, None, (0.0, 1.0)), 12, 12, 3, IMAGENET),
+    "gray_rgb_input": lambda: params_for(WV_QUALITY, 20, 10, 3, PreprocessOptions(grayscale=True)),
+    "gray_normalised_input": lambda: params_for(PERSON_DETECT, 16, 16, 1,
+                                                PreprocessOptions((0.1,), (0.5,), resize="stretch")),
 }
 
 
@@ -282,12 +319,18 @@ def _random_cases(seed: int, count: int) -> list[Case]:
         if fmt == PixelFormat.YUV422 and width % 2:
             width += 1
         cases.append(Case(_random_frame(rng, fmt, width, height), width, height, int(fmt),
-                          params_for(kind, out_w, out_h, channels)))
+                          params_for(kind, out_w, out_h, channels, _random_options(rng, channels))))
     return cases
 
 
 def test_random_frames_match_python(harness, tmp_path):
     cases = _random_cases(seed=1, count=600)
+    # Every option is drawn often enough that a mismatch in any of them shows.
+    params = [c.params for c in cases]
+    assert sum(p.resize == "stretch" for p in params) > 200 and sum(p.channel_order == "bgr" for p in params) > 50
+    assert sum(p.grayscale for p in params) > 30 and sum(p.lut_per_channel for p in params) > 50
+    assert sum(p.resize == "crop" and p.channel_order == "rgb" and p.mean == (0.0,) * p.channels and
+               p.std == (1.0,) * p.channels for p in params) > 40
     assert_same(cases, run_harness(harness, cases, tmp_path))
 
 
@@ -381,6 +424,156 @@ def test_refusals_match_python(harness, tmp_path):
     with pytest.raises(PreprocessError) as refused:
         frame_to_tensor(gray, 8, 8, PixelFormat.GRAY8, bad_channels)
     assert refused.value.code == PreprocessError.PARAMS
+
+
+def test_option_refusals_of_the_c_module_match_python(harness, tmp_path):
+    """Choices the device cannot honour are refused (MCUGEN_PREPROCESS_ERR_PARAMS), by both."""
+    gray = params_for(PERSON_DETECT, 4, 4, 1)
+    colour = params_for(WV_QUALITY, 4, 4, 3)
+    bad = [
+        PreprocessParams(4, 4, 3, "uint8", colour.lut, resize="diagonal"),
+        PreprocessParams(4, 4, 3, "uint8", colour.lut, channel_order="gbr"),
+        PreprocessParams(4, 4, 1, "int8", gray.lut, channel_order="bgr"),  # no colours to order
+        PreprocessParams(4, 4, 3, "uint8", colour.lut, grayscale=2),
+        PreprocessParams(4, 4, 1, "int8", np.stack([gray.lut] * 3)),  # three tables for one channel
+    ]
+    rgb = bytes(range(48))
+    cases = [Case(rgb, 4, 4, int(PixelFormat.RGB888), p) for p in bad]
+    results = run_harness(harness, cases, tmp_path)
+    assert [status for status, _ in results][:4] == [PreprocessError.PARAMS] * 4
+    assert all(tensor == bytes([SENTINEL]) * len(tensor) for _, tensor in results[:4])
+    for p in bad:
+        with pytest.raises(PreprocessError) as refused:
+            frame_to_tensor(rgb, 4, 4, PixelFormat.RGB888, p)
+        assert refused.value.code == PreprocessError.PARAMS
+    # The C reads one table per channel only as many as there are channels: the fifth is
+    # Python's refusal alone (its extra tables would be ignored, not read past).
+    assert_same(cases[:4], results[:4])
+
+
+def test_bgr_is_the_rgb_tensor_with_its_channels_swapped(harness, tmp_path):
+    """On the device and in Python, for every frame format: bgr = rgb[..., ::-1], with the
+    per-colour mean and std moving with their colour."""
+    rng = np.random.default_rng(11)
+    cases = []
+    for fmt in (PixelFormat.RGB888, PixelFormat.RGB565, PixelFormat.YUV422, PixelFormat.GRAY8):
+        frame = _random_frame(rng, fmt, 30, 18)
+        for order in ("rgb", "bgr"):
+            options = PreprocessOptions(IMAGENET.mean, IMAGENET.std, order)
+            cases.append(Case(frame, 30, 18, int(fmt), params_for(INPUT_KINDS[-1], 10, 6, 3, options)))
+    results = run_harness(harness, cases, tmp_path)
+    assert_same(cases, results)
+    for rgb, bgr in zip(results[0::2], results[1::2]):
+        assert rgb[0] == bgr[0] == 0
+        as_rgb = np.frombuffer(rgb[1], np.float32).reshape(6, 10, 3)
+        assert np.array_equal(np.frombuffer(bgr[1], np.float32).reshape(6, 10, 3), as_rgb[..., ::-1])
+    # The values: pixels to [-1, 1], then red's mean and std in channel 2, blue's in channel 0.
+    red = frame_to_tensor(bytes([200, 0, 0]), 1, 1, PixelFormat.RGB888, cases[1].params).ravel()
+    assert red[2] == np.float32((-1 + 2 * 200 / 255 - 0.485) / 0.229) and red[0] == np.float32((-1 - 0.406) / 0.225)
+
+
+def test_crop_and_stretch_of_a_non_square_frame(harness, tmp_path):
+    """A 6x2 frame to 2x2: crop keeps the middle 2x2, stretch averages the whole width, three
+    columns per output pixel."""
+    frame = bytes([10, 20, 30, 40, 50, 60,
+                   70, 80, 90, 100, 110, 120])
+    crop = params_for(WV_QUALITY, 2, 2, 1)
+    stretch = params_for(WV_QUALITY, 2, 2, 1, PreprocessOptions(resize="stretch"))
+    assert frame_to_tensor(frame, 6, 2, PixelFormat.GRAY8, crop).ravel().tolist() == [30, 40, 90, 100]
+    # (10 + 20 + 30 + 1) // 3 = 20, (40 + 50 + 60 + 1) // 3 = 50, ...
+    assert frame_to_tensor(frame, 6, 2, PixelFormat.GRAY8, stretch).ravel().tolist() == [20, 50, 80, 110]
+    cases = [Case(frame, 6, 2, int(PixelFormat.GRAY8), p) for p in (crop, stretch)]
+    results = run_harness(harness, cases, tmp_path)
+    assert_same(cases, results)
+    assert [list(t) for _, t in results] == [[30, 40, 90, 100], [20, 50, 80, 110]]
+    # A tall frame: crop takes the middle rows, stretch every row.
+    tall = bytes([0, 0, 8, 8, 100, 100, 8, 8])  # 2 x 4 to 2 x 1
+    assert frame_to_tensor(tall, 2, 4, PixelFormat.GRAY8, params_for(WV_QUALITY, 2, 2, 1)).ravel().tolist() == [
+        8, 8, 100, 100]
+    stretched = params_for(WV_QUALITY, 2, 2, 1, PreprocessOptions(resize="stretch"))
+    assert frame_to_tensor(tall, 2, 4, PixelFormat.GRAY8, stretched).ravel().tolist() == [4, 4, 54, 54]
+
+
+def test_mean_and_std_give_the_expected_quantized_values():
+    """int8 at scale 1/64 (reals -2..1.98), pixels 0..255, mean R,G,B = 100, 120, 140 and
+    std 50, 60, 70: x = (p - mean) / std, q = round(x * 64), clamped."""
+    tensor = _tensor((1, 1, 1, 3), "int8", 1 / 64, 0)
+    options = PreprocessOptions((100.0, 120.0, 140.0), (50.0, 60.0, 70.0))
+    params = PreprocessParams.for_tensor(tensor, "0-255", options)
+    assert params.lut.shape == (3, 256) and params.lut_per_channel
+    got = lambda r, g, b: frame_to_tensor(bytes([r, g, b]), 1, 1, PixelFormat.RGB888, params).ravel().tolist()
+    assert got(150, 150, 140) == [64, 32, 0]  # x = 1, 0.5, 0
+    assert got(100, 90, 105) == [0, -32, -32]  # 0, -0.5, -0.5
+    assert got(200, 0, 0) == [127, -128, -128]  # 2 -> 128 clamps; -2 and -2 exactly
+    assert got(125, 135, 175) == [32, 16, 32]  # 0.5, 0.25, 0.5
+    # bgr: channel 0 is blue, normalised with blue's mean and std.
+    bgr = PreprocessParams.for_tensor(tensor, "0-255", PreprocessOptions(options.mean, options.std, "bgr"))
+    assert frame_to_tensor(bytes([150, 150, 140]), 1, 1, PixelFormat.RGB888, bgr).ravel().tolist() == [0, 32, 64]
+    # One value for all channels is one shared table; the defaults are the tables of before.
+    shared = PreprocessParams.for_tensor(tensor, "0-255", PreprocessOptions((128.0,), (64.0,)))
+    assert shared.lut.shape == (256,) and shared.lut[192] == 64 and shared.lut[0] == -128
+    plain = PreprocessParams.for_tensor(tensor, "0-255")
+    assert np.array_equal(PreprocessParams.for_tensor(tensor, "0-255", PreprocessOptions((0.0,), (1.0,))).lut,
+                          plain.lut)
+    assert "mean 100,120,140 and std 50,60,70 (R, G, B)" in params.note
+    assert "the values span" in params.note  # 2 and -2 do not all fit the input: it says they clamp
+    record = bgr.to_json()
+    assert record["channels"] == ["B", "G", "R"] and record["mean"] == [140.0, 120.0, 100.0]
+
+
+def test_grayscale_puts_the_luma_in_every_channel():
+    rng = np.random.default_rng(12)
+    frame = rng.integers(0, 256, 9 * 7 * 3, dtype=np.uint8).tobytes()
+    gray3 = params_for(WV_QUALITY, 5, 4, 3, PreprocessOptions(grayscale=True))
+    gray1 = params_for(WV_QUALITY, 5, 4, 1)
+    three = frame_to_tensor(frame, 9, 7, PixelFormat.RGB888, gray3)
+    one = frame_to_tensor(frame, 9, 7, PixelFormat.RGB888, gray1)
+    assert np.array_equal(three, np.repeat(one, 3, axis=3))
+    assert not np.array_equal(three, frame_to_tensor(frame, 9, 7, PixelFormat.RGB888, _identity_params(5, 4, 3)))
+    # The standard luma weights, 77/150/29 of 256 (BT.601's 0.299, 0.587, 0.114).
+    assert frame_to_tensor(bytes([200, 100, 50]), 1, 1, PixelFormat.RGB888, params_for(WV_QUALITY, 1, 1, 3,
+                           PreprocessOptions(grayscale=True))).ravel().tolist() == [
+        (77 * 200 + 150 * 100 + 29 * 50 + 128) >> 8] * 3
+    assert gray3.to_json()["luma_weights"] == [77 / 256, 150 / 256, 29 / 256]
+    # Asked of a 1-channel input it is what happens anyway: accepted, the same tensor.
+    forced = params_for(WV_QUALITY, 5, 4, 1, PreprocessOptions(grayscale=True))
+    assert frame_to_tensor(frame, 9, 7, PixelFormat.RGB888, forced).tobytes() == one.tobytes()
+
+
+@pytest.mark.parametrize("channels, options, pattern", [
+    (1, PreprocessOptions(mean=(0.1, 0.2, 0.3)), r"--mean gives 3 values \(0.1,0.2,0.3\) but input 'input' has 1 "
+     r"channel \(give one value, e.g. --mean 0.1\)"),
+    (3, PreprocessOptions(std=(0.5, 0.5)), r"--std gives 2 values .* has 3 channels \(give one value for all "
+     r"channels or three \(R,G,B\), e.g. --std 0.229,0.224,0.225\)"),
+    (3, PreprocessOptions(std=(0.5, 0.0, 0.5)), r"--std is 0 for G: x = \(pixel - mean\) / std needs a standard "
+     r"deviation above 0 \(give positive values"),
+    (1, PreprocessOptions(std=(-1.0,)), r"--std is -1: .* e.g. --std 0.25\)"),
+    (1, PreprocessOptions(channel_order="bgr"), r"--channels bgr orders colour channels, but input 'input' has 1 "
+     r"channel .*\(leave out --channels\)"),
+    (3, PreprocessOptions(channel_order="bgr", grayscale=True), r"--channels bgr and --grayscale contradict.*"
+     r"\(leave out --channels bgr or --grayscale\)"),
+    (3, PreprocessOptions(mean=(1.0, 2.0), style="app"), r"option mean gives 2 values .*e.g. --set mean="),
+    (1, PreprocessOptions(channel_order="bgr", style="app"), r"--set channels=bgr orders .*\(leave out --set "
+     r"channels\)"),
+])
+def test_option_refusals_name_the_problem_and_the_fix(channels, options, pattern):
+    import re
+
+    with pytest.raises(McugenError) as refused:
+        PreprocessParams.for_tensor(_tensor((1, 8, 8, channels), "int8", 1 / 128, 0), None, options)
+    assert not isinstance(refused.value, PreprocessError)  # the user's mistake, not a frame's
+    assert re.search(pattern, refused.value.one_line()), refused.value.one_line()
+
+
+@pytest.mark.parametrize("text, message", [("a,b,c", "takes numbers separated by commas"),
+                                           ("0.5,,0.5", "takes numbers"), ("nan", "must be finite"),
+                                           ("1,inf,1", "must be finite")])
+def test_mean_and_std_text_is_parsed_or_refused(text, message):
+    with pytest.raises(McugenError, match=message):
+        PreprocessOptions.parse(mean=text)
+    parsed = PreprocessOptions.parse(mean="0.485, 0.456,0.406", std="2", channel_order="bgr", resize="stretch")
+    assert parsed == PreprocessOptions((0.485, 0.456, 0.406), (2.0,), "bgr", False, "stretch")
+    assert PreprocessOptions.parse().is_default and not parsed.is_default
 
 
 # ---- known values --------------------------------------------------------------------------
@@ -531,7 +724,8 @@ def test_shared_model_inputs(name, shape, pixel_range):
                                          ((1, 40, 30, 3), ("float32", None, None, None))])
 def test_bench_data_pipeline_is_frame_to_tensor(tmp_path, shape, kind):
     """`bench --data` gives each image to the model exactly as the device's pre-processing
-    would turn the image's RGB888 frame into the input, for every pixel range and auto."""
+    would turn the image's RGB888 frame into the input, for every pixel range and auto and
+    the other options, and records and prints what it did."""
     from PIL import Image
 
     rng = np.random.default_rng(7)
@@ -544,14 +738,21 @@ def test_bench_data_pipeline_is_frame_to_tensor(tmp_path, shape, kind):
     scores = _tensor((1, 2), "int8", 1 / 256, -128, name="scores")
     data, width, height = image_to_rgb888(path)
     assert (width, height) == (37, 23)
+    colour = shape[3] == 3
+    choices = [PreprocessOptions(), PreprocessOptions(resize="stretch"), PreprocessOptions((0.25,), (0.5,))]
+    if colour:
+        choices += [PreprocessOptions(IMAGENET.mean, IMAGENET.std, "bgr"), PreprocessOptions(grayscale=True)]
     for range_name, pixel_range in [("auto", None), *PIXEL_RANGES.items()]:
-        expected = frame_to_tensor(data, width, height, PixelFormat.RGB888,
-                                   PreprocessParams.for_tensor(tensor, pixel_range))
-        inputs = image_inputs(tmp_path, [tensor], [scores], range_name)
-        got = inputs.sets[0].arrays[0]
-        assert got.shape == shape and got.dtype == expected.dtype
-        assert got.tobytes() == expected.tobytes()
-        assert inputs.sets[0].label == 0 and inputs.class_names == ["a", "b"]
+        for options in choices:
+            params = PreprocessParams.for_tensor(tensor, pixel_range, options)
+            expected = frame_to_tensor(data, width, height, PixelFormat.RGB888, params)
+            inputs = image_inputs(tmp_path, [tensor], [scores], range_name, options)
+            got = inputs.sets[0].arrays[0]
+            assert got.shape == shape and got.dtype == expected.dtype
+            assert got.tobytes() == expected.tobytes()
+            assert inputs.sets[0].label == 0 and inputs.class_names == ["a", "b"]
+            assert inputs.preprocessing.to_json() == params.to_json()
+            assert params.describe() in inputs.notes[0]  # what is printed is what was done
 
 
 def test_frame_from_image_packs_what_frame_to_rgb_reads():
@@ -586,3 +787,27 @@ def test_render_c_params_text():
     text = render_c_params(params_for(INPUT_KINDS[-1], 4, 4, 3), "f")
     assert "static const float f_lut[256]" in text and ".lut_f = f_lut," in text
     assert "-1.0f" in text and "1.0f" in text
+
+
+@pytest.mark.parametrize("options", [
+    PreprocessOptions(),
+    PreprocessOptions((100.0, 110.0, 120.0), (50.0, 60.0, 70.0), "bgr", resize="stretch"),
+    PreprocessOptions(channel_order="bgr"),
+    PreprocessOptions(grayscale=True),
+], ids=["default", "bgr-per-channel", "bgr", "grayscale"])
+def test_feed_vectors_become_frames_that_preprocess_back_to_them(options):
+    """feed --vectors sends each vector as the pixels the app's own tables turn into it (per
+    channel, in bgr order too); where no pixels can (a grayscale colour input), as the
+    tensor itself. Either way the frame pre-processes to the vector exactly."""
+    from mcugen.feed import vector_items
+
+    params = params_for(WV_QUALITY, 8, 6, 3, options)
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, size=(6, 8, 3), dtype=np.uint8)
+    vector = frame_to_tensor(image.tobytes(), 8, 6, PixelFormat.RGB888, params).reshape(6, 8, 3)
+    items, notes = vector_items([("v", vector)], params)
+    assert np.array_equal(items[0].expected_input.reshape(vector.shape), vector)
+    if options.grayscale:
+        assert items[0].format == PixelFormat.TENSOR and notes
+    else:
+        assert items[0].format == PixelFormat.RGB888 and not notes

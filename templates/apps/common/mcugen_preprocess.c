@@ -36,7 +36,8 @@ static uint32_t bytes_per_pixel(uint8_t format)
     }
 }
 
-/* Step 1: the channel values of pixel x of one frame row; out[0] only when gray. */
+/* Step 1: the values of pixel x of one frame row, R, G, B in out[0..2]; only the luma,
+ * in out[0], when gray. */
 static void read_pixel(const uint8_t *row, uint32_t x, uint8_t format, int gray, uint8_t out[3])
 {
     uint8_t r, g, b;
@@ -121,6 +122,13 @@ static int check_params(const mcugen_preprocess_params_t *params)
 {
     if (params->width == 0u || params->height == 0u) return MCUGEN_PREPROCESS_ERR_PARAMS;
     if (params->channels != 1u && params->channels != 3u) return MCUGEN_PREPROCESS_ERR_PARAMS;
+    if (params->resize > MCUGEN_PREPROCESS_RESIZE_STRETCH) return MCUGEN_PREPROCESS_ERR_PARAMS;
+    if (params->channel_order > MCUGEN_PREPROCESS_ORDER_BGR) return MCUGEN_PREPROCESS_ERR_PARAMS;
+    /* A gray input has no colours to order: BGR there is a generator bug, not a choice. */
+    if (params->channels == 1u && params->channel_order != MCUGEN_PREPROCESS_ORDER_RGB) {
+        return MCUGEN_PREPROCESS_ERR_PARAMS;
+    }
+    if (params->grayscale > 1u || params->lut_per_channel > 1u) return MCUGEN_PREPROCESS_ERR_PARAMS;
     switch (params->dtype) {
     case MCUGEN_PREPROCESS_DTYPE_INT8:
     case MCUGEN_PREPROCESS_DTYPE_UINT8:
@@ -137,15 +145,26 @@ int mcugen_preprocess(const mcugen_camera_frame_t *frame, const mcugen_preproces
 {
     const uint32_t out_w = params->width, out_h = params->height, channels = params->channels;
     const uint32_t frame_w = frame->width, frame_h = frame->height;
-    const int gray = channels == 1u;
+    const int gray = channels == 1u || params->grayscale != 0u;
     const int is_float = params->dtype == MCUGEN_PREPROCESS_DTYPE_FLOAT32;
+    /* Entries between channel c's table and channel c + 1's: 0 when they share one. */
+    const uint32_t lut_stride = params->lut_per_channel ? MCUGEN_PREPROCESS_LUT_SIZE : 0u;
     uint32_t pixel_bytes, row_bytes, crop_w, crop_h, x0, y0, oy, ox, c, sx, sy;
     uint32_t tensor_row_bytes;
+    /* Tensor channel c sums read_pixel's value[source[c]]: the colour order, or the luma
+     * (value[0]) in every channel. */
+    uint8_t source[3] = {0u, 1u, 2u};
     uint8_t *out = (uint8_t *)tensor;
     box_edges_t rows;
     int status = check_params(params);
 
     if (status != MCUGEN_PREPROCESS_OK) return status;
+    if (gray) {
+        source[1] = source[2] = 0u;
+    } else if (params->channel_order == MCUGEN_PREPROCESS_ORDER_BGR) {
+        source[0] = 2u;
+        source[2] = 0u;
+    }
     /* Compared by division: out_h * tensor_row_bytes can pass 32 bits. */
     tensor_row_bytes = out_w * channels * (is_float ? (uint32_t)sizeof(float) : 1u);
     if (tensor_bytes % tensor_row_bytes != 0u || tensor_bytes / tensor_row_bytes != out_h) {
@@ -166,8 +185,12 @@ int mcugen_preprocess(const mcugen_camera_frame_t *frame, const mcugen_preproces
     if (frame->bytes / row_bytes < frame_h) return MCUGEN_PREPROCESS_ERR_FRAME_BYTES;
     if (out_w * channels > MCUGEN_PREPROCESS_MAX_ROW) return MCUGEN_PREPROCESS_ERR_ROW_TOO_WIDE;
 
-    /* Centre crop to W:H; all products stay below 2^32 (16-bit factors). */
-    if (frame_w * out_h > out_w * frame_h) {
+    /* The window to average: the whole frame, or its centre at W:H; all products stay
+     * below 2^32 (16-bit factors). */
+    if (params->resize == MCUGEN_PREPROCESS_RESIZE_STRETCH) {
+        crop_w = frame_w;
+        crop_h = frame_h;
+    } else if (frame_w * out_h > out_w * frame_h) {
         crop_h = frame_h;
         crop_w = frame_h * out_w / out_h;
         if (crop_w == 0u) crop_w = 1u;
@@ -200,7 +223,7 @@ int mcugen_preprocess(const mcugen_camera_frame_t *frame, const mcugen_preproces
                 for (sx = x0 + col_first; sx < x0 + col_end; sx++) {
                     uint8_t value[3];
                     read_pixel(src, sx, frame->format, gray, value);
-                    for (c = 0u; c < channels; c++) sums[c] += value[c];
+                    for (c = 0u; c < channels; c++) sums[c] += value[source[c]];
                 }
             }
         }
@@ -213,11 +236,11 @@ int mcugen_preprocess(const mcugen_camera_frame_t *frame, const mcugen_preproces
             count = (col_end - col_first) * (row_end - row_first);
             for (c = 0u; c < channels; c++) {
                 uint32_t element = (oy * out_w + ox) * channels + c;
-                uint8_t pixel = (uint8_t)((row_sums[ox * channels + c] + count / 2u) / count);
+                uint32_t entry = c * lut_stride + (uint8_t)((row_sums[ox * channels + c] + count / 2u) / count);
                 if (is_float) {
-                    memcpy(out + sizeof(float) * element, &params->lut_f[pixel], sizeof(float));
+                    memcpy(out + sizeof(float) * element, &params->lut_f[entry], sizeof(float));
                 } else {
-                    out[element] = params->lut_q[pixel];
+                    out[element] = params->lut_q[entry];
                 }
             }
         }
