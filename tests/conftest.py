@@ -77,3 +77,18 @@ def assert_clean_refusal(proc: subprocess.CompletedProcess, *needles: str, code:
     assert lines[0].startswith("mcugen: error:"), lines[0]
     for needle in needles:
         assert needle.lower() in lines[0].lower(), (needle, lines[0])
+
+
+def person_image_folder(folder: Path) -> Path:
+    """The shared person and no-person vectors (96x96 int8 grayscale) as a labelled folder of
+    PNG images, as `bench --data` takes one (skips visibly without ../shared)."""
+    import numpy as np
+    from PIL import Image
+
+    shared_model("person_detect.tflite")
+    for name, vector in (("person", "person_96x96_i8.npy"), ("no_person", "no_person_96x96_i8.npy")):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        pixels = np.load(SHARED_VECTORS / vector).reshape(96, 96).astype(np.int16) + 128
+        Image.fromarray(pixels.astype(np.uint8)).save(folder / name / f"{name}.png")
+    (folder / "labels.txt").write_text("no_person\nperson\n")
+    return folder

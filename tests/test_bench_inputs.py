@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import EXAMPLE_MODEL, SHARED_VECTORS, shared_model
+from conftest import EXAMPLE_MODEL, SHARED_VECTORS, person_image_folder, shared_model
 from mcugen.bench_inputs import class_count, image_inputs
 from mcugen.errors import McugenError
 from mcugen.ir import Quantization, Tensor
@@ -25,16 +25,7 @@ def refused(pattern, call, *args):
 
 @pytest.fixture
 def person_folder(tmp_path):
-    """The shared person and no-person vectors (96x96 int8 grayscale) as PNG images."""
-    from PIL import Image
-
-    shared_model("person_detect.tflite")  # skips visibly without ../shared
-    for name, vector in (("person", "person_96x96_i8.npy"), ("no_person", "no_person_96x96_i8.npy")):
-        (tmp_path / name).mkdir()
-        pixels = np.load(SHARED_VECTORS / vector).reshape(96, 96).astype(np.int16) + 128
-        Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / name / f"{name}.png")
-    (tmp_path / "labels.txt").write_text("no_person\nperson\n")
-    return tmp_path
+    return person_image_folder(tmp_path)
 
 
 @pytest.mark.parametrize("model", ["wv_quality_k_8_c_5", "person_detect"])

@@ -11,7 +11,8 @@ from mcugen.analysis import analyze_model
 from mcugen.boards import get_board
 from mcugen.fit import check_fit
 
-from conftest import EXAMPLE_MODEL, REPO, SHARED_VECTORS, VALID_MODELS, assert_clean_refusal, model_params, run_cli
+from conftest import EXAMPLE_MODEL, REPO, SHARED_VECTORS, VALID_MODELS, assert_clean_refusal, model_params, \
+    person_image_folder, run_cli
 
 BOARDS = ["qemu-cm7", "qemu-stm32f405"]
 VECTORS = {
@@ -73,7 +74,7 @@ def test_shared_model_end_to_end(path, board, kernels, tmp_path):
         return
     vectors = [a for v in VECTORS.get(path.stem, []) for a in ("--vectors", str(SHARED_VECTORS / v))]
     if path.stem in IMAGE_MODELS:
-        folder = _person_images(tmp_path / "images")
+        folder = person_image_folder(tmp_path / "images")
         report = _chain(path, board, tmp_path, "--data", folder, kernels=kernels)
         # No pixel option given: the same accuracy on the board as tflite-micro's on the host.
         assert report["accuracy"] == _host_accuracy(path, folder) == 1.0
@@ -87,19 +88,6 @@ def test_shared_model_end_to_end(path, board, kernels, tmp_path):
 # Models benched on labelled images: Wake Vision takes uint8 pixels at scale 1 (0..255),
 # which only the derived pixel mapping gets right (issue 11).
 IMAGE_MODELS = {"wv_quality_k_8_c_5"}
-
-
-def _person_images(folder):
-    """The shared person and no-person vectors (96x96 int8 grayscale) as a labelled PNG folder."""
-    import numpy as np
-    from PIL import Image
-
-    for name, vector in (("person", "person_96x96_i8.npy"), ("no_person", "no_person_96x96_i8.npy")):
-        (folder / name).mkdir(parents=True)
-        pixels = np.load(SHARED_VECTORS / vector).reshape(96, 96).astype(np.int16) + 128
-        Image.fromarray(pixels.astype(np.uint8)).save(folder / name / f"{name}.png")
-    (folder / "labels.txt").write_text("no_person\nperson\n")
-    return folder
 
 
 def _host_accuracy(model, folder) -> float:
