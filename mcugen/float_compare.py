@@ -155,7 +155,9 @@ def feed_note(inputs: list[Tensor]) -> str:
             parts.append(f"{t.label()}: the same float32 values")
         else:
             assert t.quant is not None
-            parts.append(f"{t.label()}: {t.quant.scale[0]:.6g} * (q - {t.quant.zero_point[0]})")
+            zp = int(t.quant.zero_point[0])
+            offset = f"q - {zp}" if zp >= 0 else f"q + {-zp}"
+            parts.append(f"{t.label()}: {t.quant.scale[0]:.6g} * ({offset})")
     return "float model fed the int8 inputs' real values (" + "; ".join(parts) + ")"
 
 

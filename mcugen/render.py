@@ -184,8 +184,10 @@ def _metric(value: float | None) -> str:
 def print_float_metrics(console: Console, model: str, report: "FloatReport") -> None:
     t = Table(title=escape(f"{model} (generated C, dequantized) vs float {report.float_model} on {report.inputs} "
                            "inputs"), title_justify="left", show_edge=False)
-    for col in ("output", "RMSE", "MAE", "L2r", "cos", "largest |difference|", "top-1 agreement"):
-        t.add_column(col, justify="left" if col == "output" else "right")
+    # The output's name whole (it is what the user looks for); the figures' headers short.
+    t.add_column("output", justify="left", no_wrap=True)
+    for col in ("RMSE", "MAE", "L2r", "cos", "max |diff|", "top-1"):
+        t.add_column(col, justify="right")
     for o in report.outputs:
         top1 = "n/a" if o.top1_agree is None else f"{o.top1_agree}/{o.top1_inputs}"
         t.add_row(f"{o.index}: {escape(o.name)}", _metric(o.rmse), _metric(o.mae), _metric(o.l2r), _metric(o.cos),
