@@ -57,6 +57,9 @@ class FloatMetrics:
     max_abs_diff: float
     top1_agree: int | None = None  # None: not a class vector
     top1_inputs: int = 0
+    # Inputs whose int8 scores tie for the top (argmax then takes the first class, as a device
+    # would): agreement there says more about the output's coarse grid than about the model.
+    top1_ties: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -176,9 +179,11 @@ def output_metrics(index: int, t: Tensor, predicted: list[np.ndarray], reference
     n = d.size
     norm_p, norm_r, norm_d = (float(np.sqrt(np.sum(v * v))) for v in (p, r, d))
     top1 = None
+    ties = 0
     if is_class_vector(t):
         top1 = sum(int(np.argmax(np.asarray(a).reshape(-1)) == np.argmax(np.asarray(b).reshape(-1)))
                    for a, b in zip(predicted, reference))
+        ties = sum(int(np.count_nonzero(np.asarray(a).reshape(-1) == np.max(a)) > 1) for a in predicted)
     return FloatMetrics(
         index=index, name=t.label(), values=n,
         rmse=math.sqrt(float(np.sum(d * d)) / n) if n else 0.0,
@@ -186,7 +191,7 @@ def output_metrics(index: int, t: Tensor, predicted: list[np.ndarray], reference
         l2r=norm_d / norm_r if norm_r > 0 else None,
         cos=float(np.dot(p, r)) / (norm_p * norm_r) if norm_p > 0 and norm_r > 0 else None,
         max_abs_diff=float(np.max(np.abs(d))) if n else 0.0,
-        top1_agree=top1, top1_inputs=len(predicted) if top1 is not None else 0)
+        top1_agree=top1, top1_inputs=len(predicted) if top1 is not None else 0, top1_ties=ties)
 
 
 def compare_with_float(float_path: Path, graph: Graph, input_sets: list[list[np.ndarray]],

@@ -190,11 +190,17 @@ def print_float_metrics(console: Console, model: str, report: "FloatReport") -> 
         t.add_column(col, justify="right")
     for o in report.outputs:
         top1 = "n/a" if o.top1_agree is None else f"{o.top1_agree}/{o.top1_inputs}"
+        if o.top1_ties:
+            top1 += f" ({o.top1_ties} tied)"
         t.add_row(f"{o.index}: {escape(o.name)}", _metric(o.rmse), _metric(o.mae), _metric(o.l2r), _metric(o.cos),
                   _metric(o.max_abs_diff), top1)
     console.print(t)
     console.print(f"[dim]note: {escape(report.feed)}; metrics as ST Edge AI's validate defines them, over all "
                   "inputs' values of each output[/dim]")
+    if any(o.top1_ties for o in report.outputs):
+        console.print("[dim]note: tied: inputs whose int8 scores share the top value; argmax takes the first "
+                      "class there, as a device would, so top-1 agreement on them reflects the output's "
+                      "quantization step[/dim]")
 
 
 def print_layer_report(console: Console, report: "LayerReport") -> None:

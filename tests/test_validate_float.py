@@ -369,3 +369,18 @@ def test_float_twin_on_the_real_kws_sample(tmp_path: Path) -> None:
     # Measured: cos 0.9999999996, RMSE 1.1e-3 (the 1/256 grid's rounding, as above).
     assert o["cos"] > 0.99999 and o["rmse"] > TWIN_MIN_RMSE
     assert (o["top1_agree"], o["top1_inputs"]) == (1, 1)
+
+
+def test_top1_ties_are_counted_and_argmax_takes_the_first_class() -> None:
+    """A converter-made int8 softmax of an untrained model often gives every class the same
+    code (0.25 each): argmax takes class 0, as a device would, so it disagrees with the
+    float model's class 3, and the tie is reported so the 0 can be read right."""
+    from mcugen.float_compare import output_metrics
+    from mcugen.ir import Tensor as IrTensor
+
+    t = IrTensor(0, "probs", (1, 4), "int8", None)
+    tied = np.full((1, 4), 0.25, np.float32)
+    clear = np.array([[0.1, 0.2, 0.3, 0.4]], np.float32)
+    ref = np.array([[0.249, 0.2493, 0.2506, 0.2511]], np.float32)
+    m = output_metrics(0, t, [tied, clear], [ref, ref])
+    assert (m.top1_agree, m.top1_inputs, m.top1_ties) == (1, 2, 1)
