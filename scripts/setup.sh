@@ -31,13 +31,16 @@ log=.venv/mcugen-setup.log
 # The install is editable, so only pyproject.toml (dependencies, entry points, package data)
 # can make it stale: skip pip when it is unchanged since the last install that worked.
 stamp=.venv/mcugen-setup.stamp
-want="$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -V 2>&1)"
+# Extras to install beside mcugen: the tests also need the quantize and onnx extras
+# (TensorFlow, onnx2tf: about 1.7 GB), which the main job does not (scripts/test.sh sets them).
+extras=${MCUGEN_EXTRAS:-test}
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -V 2>&1) [$extras]"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/mcugen --version >/dev/null 2>&1; then
   echo "setup: .venv is current (pyproject.toml unchanged since the last install; delete $stamp to reinstall)"
 else
-  echo "setup: installing mcugen and its dependencies into .venv (log: $log)"
+  echo "setup: installing mcugen[$extras] and its dependencies into .venv (log: $log)"
   # pip and setuptools are chatty while building; keep it in the log unless something fails.
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } >"$log" 2>&1; then
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[$extras]"; } >"$log" 2>&1; then
     tail -n 30 "$log" >&2
     echo "setup: pip install failed; the whole log is in $log" >&2
     exit 1

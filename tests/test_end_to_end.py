@@ -1,5 +1,5 @@
 """The main job as a user runs it, through the CLI: generate -> PlatformIO build -> QEMU -> bench,
-on both emulated boards, with every shared model that fits and the project's example."""
+on both emulated boards with every shared model that fits, and the project's example on the default board."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from mcugen.fit import check_fit
 from conftest import EXAMPLE_MODEL, REPO, SHARED_VECTORS, VALID_MODELS, assert_clean_refusal, model_params, \
     person_image_folder, run_cli
 
-BOARDS = ["qemu-cm7", "qemu-stm32f405"]
 VECTORS = {
     "person_detect": ["person_96x96_i8.npy", "no_person_96x96_i8.npy"],
     "kws_ref_model": ["kws01_sample_i8.npy"],
@@ -47,9 +46,10 @@ def _chain(model, board, tmp_path, *inputs, kernels="auto", memory="auto"):
     return json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize("board", BOARDS)
-def test_example_model_end_to_end(board, tmp_path):
-    report = _chain(EXAMPLE_MODEL, board, tmp_path, "--data", REPO / "examples" / "shapes" / "images")
+# The default board only: every shared model below also runs on the second board, and this
+# chain (32 images, every plot) is one of the slowest.
+def test_example_model_end_to_end(tmp_path):
+    report = _chain(EXAMPLE_MODEL, "qemu-cm7", tmp_path, "--data", REPO / "examples" / "shapes" / "images")
     assert report["inputs"] == 32 and report["bit_exact"] == 32
     # The model scores 29/32 on these images under TFLite Micro; far less would mean the
     # images were preprocessed wrongly (chance is 25%). Exactness is checked by bit_exact.
@@ -63,10 +63,24 @@ def test_example_model_end_to_end(board, tmp_path):
 # The portable C runs bit for bit on the host for every op and on qemu-cm7 for every
 # model; the second core runs the kernels its boards use (arm-dsp). CI time is the reason.
 BOARD_KERNELS = [("qemu-cm7", "portable"), ("qemu-cm7", "arm-dsp"), ("qemu-stm32f405", "arm-dsp")]
+# Runs left out to keep CI under its budget, each covered elsewhere:
+# - fomo_face_detection is the slowest model to run (25-39 s a chain). It runs with arm-dsp on
+#   qemu-cm7 here, with the small plan on qemu-stm32f405 below, and with its detection head
+#   on qemu-cm7 in tests/test_detection_heads.py.
+# - The portable C of the three smallest models: their ops run portable on qemu-cm7 in the
+#   larger models and bit for bit on the host (tests/test_kernels_*).
+SKIPPED_RUNS = {
+    ("fomo_face_detection", "qemu-cm7", "portable"), ("fomo_face_detection", "qemu-stm32f405", "arm-dsp"),
+    ("hello_world_int8", "qemu-cm7", "portable"), ("micro_speech_quantized", "qemu-cm7", "portable"),
+    ("kws_ref_model", "qemu-cm7", "portable"),
+}
+SHARED_RUNS = [pytest.param(param.values[0], board, kernels, id=f"{param.id}-{board}-{kernels}",
+                            marks=param.marks)
+               for param in model_params(VALID_MODELS) for board, kernels in BOARD_KERNELS
+               if (param.id, board, kernels) not in SKIPPED_RUNS]
 
 
-@pytest.mark.parametrize("board, kernels", BOARD_KERNELS)
-@pytest.mark.parametrize("path", model_params(VALID_MODELS))
+@pytest.mark.parametrize("path, board, kernels", SHARED_RUNS)
 def test_shared_model_end_to_end(path, board, kernels, tmp_path):
     if not _fits(path, board):
         proc = run_cli("inspect", path, "--board", board, "--no-tflm")
