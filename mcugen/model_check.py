@@ -3,6 +3,11 @@
 Fully quantized: int8 activations and weights, int32 biases, with float32 or
 uint8 allowed only at the model's edges through QUANTIZE / DEQUANTIZE. Float and
 hybrid (int8 weights, float activations) models are refused with the fix.
+
+One exception: SSD detectors end in the custom op TFLite_Detection_PostProcess, which
+computes in float32 (as TFLite Micro's kernel does). Its box and score inputs come
+from DEQUANTIZE ops inside the graph, its anchors are a float32 constant and its
+float32 outputs are model outputs; float anywhere else is refused as before.
 """
 
 from __future__ import annotations
@@ -10,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import UnsupportedModelError
-from .ir import Graph
-from .ops import data_inputs, spec_for
+from .ir import Graph, Operator
+from .ops import DETECTION_POSTPROCESS, data_inputs, spec_for
 _FULL_INT8_HINT = (
     "convert it with full-integer post-training quantization: "
     "converter.optimizations=[tf.lite.Optimize.DEFAULT], a representative_dataset, "
@@ -25,9 +30,17 @@ class ModelKind:
     reason: str = ""
 
 
+def _feeds_detection_only(graph: Graph, tensor: int) -> bool:
+    """The float32 tensor is read by TFLite_Detection_PostProcess only (as its boxes or scores)."""
+    readers = graph.consumers().get(tensor, [])
+    return bool(readers) and all(op.op == DETECTION_POSTPROCESS and tensor in op.inputs[:2] for op in readers)
+
+
 def classify(graph: Graph) -> ModelKind:
     graph_inputs, graph_outputs = set(graph.inputs), set(graph.outputs)
     for op in graph.operators:
+        if op.op == DETECTION_POSTPROCESS:
+            continue  # float32 by definition; require_builtin_ops checked its tensors
         ins = [graph.tensor(t) for t in data_inputs(op)]
         outs = graph.op_outputs(op)
         where = f"layer {op.index} ({op.op})"
@@ -41,7 +54,8 @@ def classify(graph: Graph) -> ModelKind:
             # Float or uint8 on the outside is fine only at a model input or output.
             if src.dtype == "float32" and src.index not in graph_inputs:
                 return ModelKind("float", f"{where} quantizes a float32 tensor inside the graph")
-            if dst.dtype == "float32" and dst.index not in graph_outputs:
+            if dst.dtype == "float32" and dst.index not in graph_outputs and not (
+                    op.op == "DEQUANTIZE" and _feeds_detection_only(graph, dst.index)):
                 return ModelKind("float", f"{where} dequantizes into a float32 tensor inside the graph")
             continue
         activations = [t for t in ins + outs if not t.is_constant]
@@ -62,6 +76,9 @@ def classify(graph: Graph) -> ModelKind:
 def require_builtin_ops(graph: Graph, origin: str) -> None:
     """Raise the one-line refusal for a model with custom operators (say, Vela's Ethos-U op)."""
     for op in graph.operators:
+        if op.op == DETECTION_POSTPROCESS:
+            _require_float_detection(graph, op, origin)
+            continue
         if op.is_custom:
             code = op.op.split(":", 1)[1]
             hint = "mcugen compiles builtin TFLite ops only"
@@ -70,6 +87,27 @@ def require_builtin_ops(graph: Graph, origin: str) -> None:
             raise UnsupportedModelError(
                 f"{origin}: layer {op.index} is the custom operator '{code}', which mcugen cannot compile", hint
             )
+
+
+def _require_float_detection(graph: Graph, op: Operator, origin: str) -> None:
+    """TFLite Micro's TFLite_Detection_PostProcess decodes float32 boxes and scores only
+    (an int8 one fails its Eval), with the anchors mcugen bakes in as a constant."""
+    where = f"{origin}: layer {op.index} (TFLite_Detection_PostProcess)"
+    for pos, role in ((0, "box encodings"), (1, "class scores")):
+        t = graph.tensor(op.inputs[pos]) if pos < len(op.inputs) and op.inputs[pos] >= 0 else None
+        if t is not None and t.dtype != "float32":
+            raise UnsupportedModelError(
+                f"{where} reads {t.dtype} {role}; TensorFlow Lite Micro's kernel, which mcugen matches, takes "
+                "float32 only", "convert the model with TF2's converter, which dequantizes them before the op")
+        if t is not None and (t.is_constant or t.index in graph.inputs):
+            source = "constant" if t.is_constant else "model input"
+            raise UnsupportedModelError(f"{where} reads its {role} from a {source}",
+                                        "mcugen compiles the op after a quantized detector's box and score heads")
+    anchors = graph.tensor(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    if anchors is not None and not (anchors.is_constant and anchors.dtype == "float32"):
+        raise UnsupportedModelError(f"{where} reads anchors that are not a float32 constant "
+                                    f"({anchors.dtype}{'' if anchors.is_constant else ', computed at run time'})",
+                                    "mcugen bakes the anchors in: export them as a float32 constant")
 
 
 def require_int8(graph: Graph, origin: str) -> None:

@@ -18,7 +18,8 @@ import numpy as np
 
 from .errors import ModelError
 from .ir import Graph, Operator
-from .ops import OP_SPECS, data_inputs
+from . import op_shapes
+from .ops import DETECTION_POSTPROCESS, OP_SPECS, data_inputs
 
 _HINT = "the model is malformed: export it again from the training framework"
 _PADDINGS = ("SAME", "VALID")
@@ -49,6 +50,10 @@ def verify_graph(graph: Graph, origin: str) -> None:
         _verify_activation_bounds(graph, op, where)
         if op.op == "FULLY_CONNECTED":
             _verify_bias_scale(graph, op, where)
+        if op.op == DETECTION_POSTPROCESS:
+            problem = op_shapes.detection_postprocess(graph, op)
+            if problem is not None:
+                raise ModelError(f"{where}: {problem}", _HINT)
 
 
 def _verify_arity(op: Operator, where: str) -> None:

@@ -168,3 +168,58 @@ def same_elements(graph: Graph, op: Operator) -> int | None:
     """RESHAPE, SQUEEZE, EXPAND_DIMS: the output holds the input's elements (a count, not a shape)."""
     inp = _input(graph, op, 0)
     return None if inp is None else inp.num_elements
+
+
+def detection_postprocess_boxes(op: Operator) -> int:
+    """Detections TFLite Micro's TFLite_Detection_PostProcess writes at most: one per
+    kept box with regular NMS, `max_classes_per_detection` (at most num_classes) per
+    box with the fast NMS."""
+    o = op.options
+    if o["use_regular_nms"]:
+        return max(0, o["max_detections"])
+    return max(0, o["max_detections"]) * max(0, min(o["max_classes_per_detection"], o["num_classes"]))
+
+
+def detection_postprocess(graph: Graph, op: Operator) -> str | None:
+    """Why the operands of TFLite_Detection_PostProcess cannot be right, or None.
+    TFLite Micro checks the ranks only, then indexes every input by the box count and
+    writes its outputs without looking at their sizes."""
+    boxes, scores, anchors = (_input(graph, op, pos) for pos in range(3))
+    if boxes is None or scores is None or anchors is None:
+        return "it needs box encodings, class scores and anchors"
+    if len(boxes.shape) != 3 or boxes.shape[0] != 1 or boxes.shape[2] < 4:
+        return f"its box encodings must be [1, boxes, 4 or more], not {list(boxes.shape)}"
+    num_boxes = boxes.shape[1]
+    if len(scores.shape) != 3 or scores.shape[:2] != (1, num_boxes):
+        return f"its class scores must be [1, {num_boxes}, classes], not {list(scores.shape)}"
+    if anchors.shape != (num_boxes, 4):
+        return f"its anchors must be [{num_boxes}, 4], not {list(anchors.shape)}"
+    o = op.options
+    if o["num_classes"] < 1 or scores.shape[2] - o["num_classes"] not in (0, 1):
+        return (f"num_classes = {o['num_classes']} does not match its {scores.shape[2]} score columns "
+                "(num_classes, or one more for a background class)")
+    if o["max_detections"] < 0:
+        return f"max_detections = {o['max_detections']} is negative"
+    if not 0.0 < o["nms_iou_threshold"] <= 1.0:
+        return f"nms_iou_threshold = {o['nms_iou_threshold']} is not in (0, 1]"
+    if o["use_regular_nms"] and o["detections_per_class"] < 1:
+        return f"detections_per_class = {o['detections_per_class']} is not positive"
+    if not o["use_regular_nms"] and o["max_classes_per_detection"] < 1:
+        return f"max_classes_per_detection = {o['max_classes_per_detection']} is not positive"
+    if len(op.outputs) != 4:
+        return "it has four outputs: boxes, classes, scores, number of detections"
+    out_boxes, out_classes, out_scores, out_count = (graph.tensor(t) for t in op.outputs)
+    written = detection_postprocess_boxes(op)
+    slots = out_boxes.shape[1] if len(out_boxes.shape) == 3 else -1
+    if out_boxes.shape != (1, slots, 4) or slots < written:
+        return (f"its output boxes must be [1, {written} or more, 4] for the detections it writes, "
+                f"not {list(out_boxes.shape)}")
+    for role, t in (("classes", out_classes), ("scores", out_scores)):
+        if t.shape != (1, slots):
+            return f"its output {role} must be [1, {slots}], as its boxes, not {list(t.shape)}"
+    if out_count.num_elements != 1 or len(out_count.shape) > 1:
+        return f"its output number of detections must be [1], not {list(out_count.shape)}"
+    for t in (out_boxes, out_classes, out_scores, out_count):
+        if t.dtype != "float32":
+            return f"its output {t.label()} is {t.dtype}; the op writes float32"
+    return None

@@ -57,6 +57,11 @@ def _no_macs(graph: Graph, op: Operator) -> int:
     return 0
 
 
+# The one custom op mcugen compiles: SSD detectors' box decoding and non-max suppression
+# (TFLite Micro's detection_postprocess.cc), float32 in and out.
+DETECTION_POSTPROCESS = "CUSTOM:TFLite_Detection_PostProcess"
+
+
 # ---- Folding: an op's value when its inputs are constant (None: leave it to run) ----
 
 
@@ -300,6 +305,10 @@ _SPECS = [
     OpSpec("MINIMUM", options="MaximumMinimumOptions", output_shape=op_shapes.broadcast, inputs=(2, 2)),
     OpSpec("SQUARED_DIFFERENCE", options="SquaredDifferenceOptions", output_shape=op_shapes.broadcast, inputs=(2, 2)),
     OpSpec("ARG_MAX", param_inputs=(1,), options="ArgMaxOptions", inputs=(2, 2)),
+    # Inputs: box encodings, class scores, anchors (a float32 constant, counted as its
+    # weights); outputs: boxes, classes, scores, number of detections. Options come
+    # from its flexbuffer (mcugen/tflite_reader.py).
+    OpSpec(DETECTION_POSTPROCESS, inputs=(3, 3), outputs=(4, 4)),
     # Shape arithmetic mcugen only ever folds (no kernel).
     OpSpec("SHAPE", fold=_fold_shape, fold_needs_only_shape=True, options="ShapeOptions", inputs=(1, 1)),
     OpSpec("CAST", fold=_fold_cast, options="CastOptions", inputs=(1, 1)),

@@ -61,6 +61,57 @@ def tflm_arena(model_path: str | Path, timeout: float = 120.0) -> TflmArena:
     return TflmArena(found["total"], found["head"], found["tail"])
 
 
+@dataclass(frozen=True)
+class DetectionOutputs:
+    """Where one TFLite_Detection_PostProcess layer's outputs are among the model's."""
+
+    boxes: int
+    classes: int
+    scores: int
+    count: int
+    tensors: tuple[int, int, int, int]  # the same four as tensor indices in the model file
+
+
+def fast_nms_outputs(model_path: str | Path) -> list[DetectionOutputs]:
+    """The fast-NMS TFLite_Detection_PostProcess layers whose outputs are all model outputs.
+
+    TFLite Micro's fast NMS writes only the detections it makes: the slots after
+    them keep whatever the arena held (an earlier input's detections, or other
+    tensors' bytes), so they are not an output of the model. mcugen's kernel writes
+    zeros there, and the reference's outputs get the same zeros (TflmInterpreter.run)
+    so that every slot TFLite Micro defines is still compared bit for bit."""
+    from .errors import McugenError
+    from .ops import DETECTION_POSTPROCESS
+    from .tflite_reader import read_tflite
+
+    try:
+        graph = read_tflite(model_path)
+    except McugenError:
+        return []  # not mcugen's to judge here: the interpreter reports what it makes of it
+    position = {t: k for k, t in enumerate(graph.outputs)}
+    found = []
+    for op in graph.operators:
+        if (op.op == DETECTION_POSTPROCESS and not op.options.get("use_regular_nms", False)
+                and len(op.outputs) == 4 and all(t in position for t in op.outputs)):
+            found.append(DetectionOutputs(*(position[t] for t in op.outputs), tensors=tuple(op.outputs)))
+    return found
+
+
+def clear_undefined_detections(outputs: list[np.ndarray], layers: list[DetectionOutputs]) -> list[np.ndarray]:
+    """Zero the slots after each fast-NMS layer's detections (see fast_nms_outputs)."""
+    for layer in layers:
+        if max(layer.boxes, layer.classes, layer.scores, layer.count) >= len(outputs):
+            continue
+        count = outputs[layer.count].reshape(-1)
+        made = int(count[0]) if count.size and np.isfinite(count[0]) else 0
+        for pos in (layer.boxes, layer.classes, layer.scores):
+            out = np.array(outputs[pos], copy=True)
+            if out.ndim >= 2:
+                out[:, max(0, made):] = 0
+            outputs[pos] = out
+    return outputs
+
+
 class TflmInterpreter:
     """Runs a model on TFLM's reference kernels, one input set at a time, in a child
     process (mcugen/reference_child.py): its crash or hang becomes a
@@ -74,6 +125,7 @@ class TflmInterpreter:
         self.model_path = Path(model_path)
         self.timeout = timeout
         self.preserve = preserve
+        self._detections = fast_nms_outputs(model_path)
         # The child's stderr (TFLM's own messages) goes to a file: a pipe nobody reads
         # could fill and stall it.
         self._log = tempfile.TemporaryFile()
@@ -109,7 +161,8 @@ class TflmInterpreter:
                                             f"Micro cannot run this model, so mcugen cannot check it") from None
 
     def run(self, inputs: list[np.ndarray], n_outputs: int) -> list[np.ndarray]:
-        return self._request(([np.asarray(x) for x in inputs], n_outputs))  # type: ignore[return-value]
+        outputs = self._request(([np.asarray(x) for x in inputs], n_outputs))
+        return clear_undefined_detections(list(outputs), self._detections)  # type: ignore[arg-type]
 
     def run_with_tensors(self, inputs: list[np.ndarray], n_outputs: int,
                          tensors: list[int]) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
@@ -118,6 +171,11 @@ class TflmInterpreter:
         if not self.preserve:
             raise ValueError("run_with_tensors needs TflmInterpreter(..., preserve=True)")
         outputs, found = self._request(([np.asarray(x) for x in inputs], n_outputs, list(tensors)))  # type: ignore[misc]
+        outputs = clear_undefined_detections(list(outputs), self._detections)
+        for layer in self._detections:  # the same slots as intermediate tensors (--per-layer)
+            for t, pos in zip(layer.tensors[:3], (layer.boxes, layer.classes, layer.scores)):
+                if t in found and pos < len(outputs):
+                    found[t] = outputs[pos].reshape(np.shape(found[t]))
         return outputs, found
 
     def _request(self, request: tuple) -> object:

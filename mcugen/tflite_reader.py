@@ -17,7 +17,7 @@ import tflite
 
 from .errors import ModelError, UnsupportedModelError
 from .ir import DTYPE_BYTES, INTEGER_RANGES, NUMPY_DTYPES, DType, Graph, Operator, Options, Quantization, Tensor
-from .ops import OP_SPECS
+from .ops import DETECTION_POSTPROCESS, OP_SPECS
 from .tflite_layout import OPTION_TABLES, check_layout
 
 _FILE_IDENTIFIER = b"TFL3"
@@ -130,8 +130,68 @@ def _read_operator(fop: Any, index: int, opcodes: list[str], origin: str) -> Ope
         raise ModelError(f"{where} refers to tensor {min(inputs + outputs)}")
     if not outputs:
         raise ModelError(f"{where} has no output")
-    return Operator(index=index, op=name, inputs=tuple(inputs), outputs=tuple(outputs),
-                    options=_read_options(fop, name, where))
+    if name == DETECTION_POSTPROCESS:
+        options = _read_detection_options(fop, where)
+    else:
+        options = _read_options(fop, name, where)
+    return Operator(index=index, op=name, inputs=tuple(inputs), outputs=tuple(outputs), options=options)
+
+
+# TFLite_Detection_PostProcess's flexbuffer map, as TFLite Micro's Init reads it: key ->
+# (type, default). A default of None marks a key TFLite Micro reads without a fallback
+# (a missing one would read as 0: a zero scale divides by zero), which mcugen requires.
+_DETECTION_OPTIONS: dict[str, tuple[type, Any]] = {
+    "max_detections": (int, None),
+    "max_classes_per_detection": (int, None),
+    "detections_per_class": (int, 100),
+    "use_regular_nms": (bool, False),
+    "nms_score_threshold": (float, None),
+    "nms_iou_threshold": (float, None),
+    "num_classes": (int, None),
+    "y_scale": (float, None),
+    "x_scale": (float, None),
+    "h_scale": (float, None),
+    "w_scale": (float, None),
+}
+_INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
+def _read_detection_options(fop: Any, where: str) -> Options:
+    """The custom op's flexbuffer options, typed as TFLite Micro reads them: AsInt32,
+    AsBool, and AsFloat (a float32, whatever width the map stores)."""
+    from flatbuffers import flexbuffers
+
+    raw = fop.CustomOptionsAsNumpy()
+    payload = raw.tobytes() if isinstance(raw, np.ndarray) else b""
+    hint = "re-export the model with the TensorFlow Object Detection API's TFLite export"
+    try:
+        stored = flexbuffers.Loads(payload) if payload else None
+    except Exception:  # the flexbuffers package raises whatever its decoding hits
+        raise ModelError(f"{where} has custom options that are not a readable flexbuffer", hint) from None
+    if not isinstance(stored, dict):
+        raise ModelError(f"{where} has no flexbuffer map of options (max_detections, num_classes, ...)", hint)
+    found: dict[str, Any] = {}
+    for key, (kind, default) in _DETECTION_OPTIONS.items():
+        value = stored.get(key)
+        if value is None:
+            if default is None:
+                raise ModelError(f"{where} lacks the option '{key}'", hint)
+            value = default
+        if isinstance(value, (bytes, str, list, dict)) or not np.isfinite(float(value)):
+            raise ModelError(f"{where} has option '{key}' = {value!r}, not a number", hint)
+        if kind is int:
+            if not _INT32_RANGE[0] <= int(value) <= _INT32_RANGE[1]:
+                raise ModelError(f"{where} has option '{key}' = {value}, outside int32", hint)
+            found[key] = int(value)
+        elif kind is bool:
+            found[key] = bool(value)
+        else:
+            with np.errstate(over="ignore"):
+                narrowed = np.float32(value)
+            if not np.isfinite(narrowed):
+                raise ModelError(f"{where} has option '{key}' = {value}, outside float32", hint)
+            found[key] = float(narrowed)
+    return Options(found, frozenset(found))
 
 
 def _int_list(value: Any) -> list[int]:

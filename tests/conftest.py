@@ -92,3 +92,21 @@ def person_image_folder(folder: Path) -> Path:
         Image.fromarray(pixels.astype(np.uint8)).save(folder / name / f"{name}.png")
     (folder / "labels.txt").write_text("no_person\nperson\n")
     return folder
+
+
+SSD_MAX_DETECTIONS = 5
+
+
+@pytest.fixture(scope="session")
+def ssd_models(tmp_path_factory) -> dict[str, Path]:
+    """The test SSD detector (tests/ssd_model.py) in both NMS modes, built once per session
+    in one TensorFlow child process: tests/test_detection_postprocess.py (the op) and
+    tests/test_detection_heads.py (its boxes) share it."""
+    pytest.importorskip("tensorflow")
+    from ssd_model import build_ssd_models
+
+    folder = tmp_path_factory.mktemp("ssd")
+    specs = {folder / "ssd_fast.tflite": dict(max_detections=SSD_MAX_DETECTIONS),
+             folder / "ssd_regular.tflite": dict(max_detections=SSD_MAX_DETECTIONS, use_regular_nms=True)}
+    fast, regular = build_ssd_models(specs)
+    return {"fast": fast, "regular": regular}

@@ -89,6 +89,9 @@ _SPECS = [
     _spec("mcugen_resize_bilinear_s8", "resize_bilinear.h", "mcugen_resize_bilinear_params_t",
           "batches out_height out_width depth in_batch_stride row col"),
     _spec("mcugen_arg_max_s8", "arg_max.h", "mcugen_arg_max_params_t", "outer axis_size inner"),
+    _spec("mcugen_detection_postprocess_f32", "detection_postprocess.h", "mcugen_detection_postprocess_params_t",
+          "num_boxes box_stride num_classes score_stride label_offset max_detections classes_per_detection "
+          "detections_per_class use_regular_nms output_slots score_threshold iou_threshold scale scratch"),
     # ---- arm-dsp variants (SIMD32; on the host through mcugen_simd.h's portable C) ----
     _spec("mcugen_conv_s8_dsp", "conv_dsp.h", "mcugen_conv_dsp_params_t",
           "input output filter_h filter_w stride_h stride_w dilation_h dilation_w pad_h pad_w depth4 input_offset "

@@ -145,19 +145,24 @@ class KernelChoice:
 # (graph, op, variant the model is compiled for) -> the layer's choice
 Chooser = Callable[[Graph, Operator, str], KernelChoice]
 CHOOSERS: dict[str, Chooser] = {}
+# Ops whose one kernel needs scratch in every variant (its working memory): their
+# chooser is asked for portable models too.
+PORTABLE_SCRATCH_OPS: set[str] = set()
 
 
-def chooses(*ops: str) -> Callable[[Chooser], Chooser]:
+def chooses(*ops: str, portable: bool = False) -> Callable[[Chooser], Chooser]:
     def register(fn: Chooser) -> Chooser:
         for op in ops:
             CHOOSERS[op] = fn
+            if portable:
+                PORTABLE_SCRATCH_OPS.add(op)
         return fn
     return register
 
 
 def choose_kernel(graph: Graph, op: Operator, variant: str) -> KernelChoice:
     chooser = CHOOSERS.get(op.op)
-    if chooser is None or variant == PORTABLE:
+    if chooser is None or (variant == PORTABLE and op.op not in PORTABLE_SCRATCH_OPS):
         return KernelChoice()
     return chooser(graph, op, variant)
 
@@ -364,7 +369,7 @@ class VariantKernels(KernelNeeds):
 
     def scratch(self, view: Graph, op: Operator, position: int) -> int:
         choice = self.choices[position]
-        if choice.variant == PORTABLE:
+        if choice.variant == PORTABLE and not choice.scratch_bytes:
             return 0
         if view is self.graph:
             return choice.scratch_bytes

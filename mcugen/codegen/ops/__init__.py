@@ -8,3 +8,4 @@ from . import layout  # noqa: F401  PAD, CONCATENATION, STRIDED_SLICE, TRANSPOSE
 from . import pooling  # noqa: F401  AVERAGE_POOL_2D, MAX_POOL_2D, MEAN
 from . import quantize  # noqa: F401  QUANTIZE, DEQUANTIZE
 from . import reshape  # noqa: F401  RESHAPE, SQUEEZE, EXPAND_DIMS
+from . import detection_postprocess  # noqa: F401  CUSTOM:TFLite_Detection_PostProcess
