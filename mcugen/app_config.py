@@ -46,6 +46,8 @@ def preprocess_options(options: dict[str, Any]) -> "PreprocessOptions":
 
 
 def _class_count(model: "GeneratedModel") -> int:
+    if getattr(model, "detection", None) is not None:  # a detector's classes, background excluded
+        return model.detection.num_classes
     outputs = model.graph.output_tensors()
     return outputs[0].num_elements if outputs else 0
 
@@ -53,6 +55,9 @@ def _class_count(model: "GeneratedModel") -> int:
 def app_defaults(app: App, options: dict[str, Any], model: "GeneratedModel", board: "Board",
                  camera: "CameraConfig | None") -> dict[str, Any]:
     out = dict(options)
+    if "boxes" in app.requires and getattr(model, "detection", None) is None:
+        raise AppError(f"app '{app.id}' lights its LEDs from boxes, but the model has no detection head",
+                       "generate with --detect fomo, yolo or ssd (the kind of head the model has)")
     classes = _class_count(model)
     if "labels" in app.options:
         labels = out.get("labels")
@@ -69,6 +74,8 @@ def app_defaults(app: App, options: dict[str, Any], model: "GeneratedModel", boa
         target = out.get("target")
         if target is None and "person" in labels:
             target = "person"
+        if target is None and "boxes" in app.requires and labels:
+            target = labels[0]  # a detector's default: its first class
         if target is not None and target not in labels:
             raise AppError(f"option target '{target}' is not one of the labels {', '.join(labels)}",
                            "--set target=LABEL")

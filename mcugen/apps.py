@@ -40,6 +40,9 @@ from .resources import templates_dir
 DEFAULT_APP = "bench"
 COMMON_FOLDER = "common"
 CAPABILITIES = ("camera", "leds")
+# What an app may need from the model rather than the board (checked by app_config.app_defaults):
+# "boxes", a detection head (generate --detect).
+MODEL_NEEDS = ("boxes",)
 _OPTION_TYPES = ("string", "float", "int", "choice", "map")
 
 
@@ -131,8 +134,8 @@ def _load(folder: Path) -> App:
     if not isinstance(data.get("summary"), str):
         raise bad("summary must be a string")
     requires = data.get("requires", [])
-    if not isinstance(requires, list) or not set(requires) <= set(CAPABILITIES):
-        raise bad(f"requires must list some of {', '.join(CAPABILITIES)}")
+    if not isinstance(requires, list) or not set(requires) <= set(CAPABILITIES + MODEL_NEEDS):
+        raise bad(f"requires must list some of {', '.join(CAPABILITIES + MODEL_NEEDS)}")
     common = data.get("common", [])
     if not isinstance(common, list) or not all(isinstance(c, str) for c in common):
         raise bad("common must be a list of file names")

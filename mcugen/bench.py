@@ -17,7 +17,10 @@ from .ir import NUMPY_DTYPES, Graph, Tensor
 from .reference import TflmInterpreter
 
 if TYPE_CHECKING:  # annotations only: bench need not load the build and planning code to run
+    from .box_labels import TruthBox
     from .build import RegionUse
+    from .detection import Box, DetectionHead
+    from .detection_metrics import DetectionMetrics
     from .fit import FitVerdict
     from .preprocess import PreprocessParams
 
@@ -109,7 +112,7 @@ def memory_summary(model_path: Path, board_id: str, firmware_arena_bytes: int | 
     from .analysis import analyze_model
     from .boards import get_board
     from .build import analyse_elf
-    from .firmware import read_metadata
+    from .firmware import built_elf_path, read_metadata
     from .fit import arena_budget, check_fit
 
     summary = MemorySummary(board_id, firmware_arena_bytes)
@@ -146,7 +149,7 @@ def memory_summary(model_path: Path, board_id: str, firmware_arena_bytes: int | 
                                      f"({analysis.arena_bytes:,} B): it was generated with other --kernels or "
                                      "--memory")
     if meta is not None:
-        elf = Path(project) / ".pio" / "build" / str(meta.get("env")) / "firmware.elf"
+        elf = built_elf_path(project, str(meta.get("env")))
         if build_id is not None and meta.get("build_id") != build_id:
             summary.build_unknown = (f"not known: the board runs firmware {build_id} but {project} is "
                                      f"{meta.get('build_id')}")
@@ -162,6 +165,61 @@ def memory_summary(model_path: Path, board_id: str, firmware_arena_bytes: int | 
                                             sorted({w.region or "?" for w in weights}),
                                             arena.size if arena else None, arena.region if arena else None)
     return summary
+
+
+@dataclass
+class DetectionBench:
+    """A detector's --data run: the boxes the device's raw outputs decode to (the project's
+    detection head, mcugen.detection.decode) per image, beside the labelled ones."""
+
+    head: DetectionHead
+    class_names: list[str]
+    labels_source: str | None  # None: the images had no box labels, so no mAP
+    input_size: tuple[int, int] = (0, 0)  # the model input's width and height, pixels
+    resize: str = "crop"  # how the images were fitted to it (mcugen.preprocess.resize_window)
+    sources: list[str] = field(default_factory=list)
+    paths: list[Path | None] = field(default_factory=list)
+    boxes: list[list[Box]] = field(default_factory=list)  # the device's, best first
+    truths: list[list[TruthBox]] = field(default_factory=list)  # in the model input's frame
+
+    @property
+    def labelled(self) -> bool:
+        return self.labels_source is not None
+
+    def metrics(self) -> DetectionMetrics | None:
+        """mAP@0.5 and the rest (mcugen.detection_metrics) over the images run; None without labels."""
+        if not self.labelled:
+            return None
+        from .detection_metrics import evaluate
+
+        return evaluate(self.boxes, self.truths, self.head.num_classes, self.head.score_threshold,
+                        self.class_names)
+
+    def to_json(self) -> dict[str, Any]:
+        metrics = self.metrics()
+        return {"head": self.head.to_json(), "class_names": self.class_names, "labels": self.labels_source,
+                "metrics": metrics.to_json() if metrics else None,
+                "metrics_unknown": None if metrics else "no box labels: boxes are reported, mAP is not",
+                "images": [{"source": src, "boxes": [_box_json(b) for b in boxes],
+                            "truth": [t.to_json() for t in truth] if self.labelled else None}
+                           for src, boxes, truth in zip(self.sources, self.boxes,
+                                                        self.truths if self.labelled else [[]] * len(self.boxes))]}
+
+
+def _box_json(box: Box) -> dict[str, Any]:
+    return {"class_id": box.class_id, "score": round(float(box.score), 6), "x": round(float(box.x), 6),
+            "y": round(float(box.y), 6), "w": round(float(box.w), 6), "h": round(float(box.h), 6)}
+
+
+def project_detection_head(project: Path | None) -> DetectionHead | None:
+    """The detection head the project was generated with (mcugen.json's "detection"), if any."""
+    if project is None:
+        return None
+    from .detection import DetectionHead
+    from .firmware import read_metadata
+
+    record = read_metadata(project).get("detection")
+    return DetectionHead.from_json(record) if record else None
 
 
 @dataclass
@@ -189,6 +247,7 @@ class BenchReport:
     failure_exit_code: int = 0
     preprocessing: PreprocessParams | None = None  # how --data images became tensors
     memory: MemorySummary | None = None
+    detection: DetectionBench | None = None  # a detector benched on --data images
 
     @property
     def complete(self) -> bool:
@@ -256,6 +315,7 @@ class BenchReport:
             "mismatches": self.mismatches,
             "preprocessing": self.preprocessing.to_json() if self.preprocessing else None,
             "memory": self.memory.to_json() if self.memory else None,
+            "detection": self.detection.to_json() if self.detection else None,
         }
 
 
@@ -287,6 +347,12 @@ def run_bench(client: Any, model_path: Path, graph: Graph, inputs: Inputs,
                          arena_bytes=hello.arena_bytes, latency=Latency([], hello.clock_hz, unit),
                          class_names=inputs.class_names, notes=list(inputs.notes or []), planned=len(inputs.sets),
                          preprocessing=inputs.preprocessing)
+    if inputs.detection is not None:
+        params = inputs.preprocessing
+        report.detection = DetectionBench(inputs.detection.head, inputs.detection.class_names,
+                                          inputs.detection.labels_source,
+                                          (params.width, params.height) if params else (0, 0),
+                                          params.resize if params else "crop")
     if with_memory:  # before the inputs, so a partial report has it too
         report.memory = memory_summary(Path(model_path), hello.board, hello.arena_bytes, hello.build_id, project)
     if unit == "instructions":
@@ -332,6 +398,14 @@ def _run_one(client: Any, reference: TflmInterpreter, report: BenchReport, one: 
     if one.label is not None:
         report.labels.append(one.label)
         report.predictions.append(int(np.argmax(got[0].reshape(-1))))
+    if report.detection is not None:
+        from .detection import decode
+
+        # The device's own raw outputs, decoded as its mcugen_model_boxes() would.
+        report.detection.sources.append(one.source or f"input {k}")
+        report.detection.paths.append(one.path)
+        report.detection.boxes.append(decode(report.detection.head, got))
+        report.detection.truths.append(list(one.truth or []))
 
 
 def graph_layers(graph: Graph) -> list[tuple[str, int]]:

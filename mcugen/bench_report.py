@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .bench import BenchReport, MemorySummary
+from .bench import BenchReport, DetectionBench, MemorySummary
 from .preprocess import PreprocessParams
 from .project import report_folder
 
@@ -95,6 +95,7 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
         lines.append(f"| top-1 accuracy | {report.accuracy:.1%} ({sum(int(a == b) for a, b in zip(report.labels, report.predictions))}"
                      f"/{len(report.labels)}) |")
     lines.append("")
+    lines += _detection_section(report.detection, [p for p in plots if p.startswith(BOXES_PREFIX)])
     lines += _memory_section(report.memory)
     lines += _preprocessing_section(report.preprocessing)
     lines += _layer_table(report)
@@ -105,7 +106,8 @@ def markdown(report: BenchReport, plots: list[str]) -> str:
         lines.append(f"- outputs differing from TFLite Micro: {', '.join(report.mismatches[:20])}")
     lines.append("")
     for plot in plots:
-        lines.append(f"![{plot}]({plot})")
+        if not plot.startswith(BOXES_PREFIX):  # those are in the detection section
+            lines.append(f"![{plot}]({plot})")
     return "\n".join(lines) + "\n"
 
 
@@ -246,9 +248,162 @@ def _link_table(link: dict[str, int]) -> list[str]:
     return [*lines, ""]
 
 
+# ---- a detector's results -----------------------------------------------------------------
+
+BOXES_PREFIX = "boxes_"
+BOX_IMAGES = 6  # images drawn with their boxes
+DRAWN_MIN_SIDE = 240  # pixels: small inputs are scaled up so the boxes can be read
+PREDICTED_COLOUR = (230, 60, 200)  # magenta, thick, with its score
+TRUTH_COLOUR = (40, 200, 70)  # green, thin
+
+
+def _fmt(value: float | None, pct: bool = True) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1%}" if pct else f"{value:.3f}"
+
+
+def _detection_section(detection: DetectionBench | None, drawn: list[str]) -> list[str]:
+    if detection is None:
+        return []
+    from .detection import describe
+    from .detection_metrics import INTERPOLATION
+
+    head = detection.head
+    n_boxes = sum(len(b) for b in detection.boxes)
+    lines = ["## Detection", "",
+             f"The device's raw outputs, decoded by the project's {describe(head)} (mcugen.detection, the mirror "
+             f"of the firmware's mcugen_model_boxes()): {n_boxes} boxes on {len(detection.boxes)} images.", ""]
+    metrics = detection.metrics()
+    if metrics is None:
+        lines += ["No box labels were found (YOLO `IMAGE.txt` beside each image or under `labels/`, or "
+                  "`--boxes F.json`): the boxes are reported, mAP is not.", "",
+                  "| class | boxes |", "|---|---:|"]
+        for c, name in enumerate(detection.class_names):
+            lines.append(f"| {name} | {sum(1 for boxes in detection.boxes for b in boxes if b.class_id == c)} |")
+        lines.append("")
+    else:
+        lines += [f"Ground truth: {detection.labels_source}, mapped into the model input's frame through the same "
+                  "crop as the images.", "",
+                  "| | value |", "|---|---|",
+                  f"| mAP@0.5 | {_fmt(metrics.map50, pct=False)} |",
+                  f"| precision at score >= {metrics.score_threshold:g} | {_fmt(metrics.precision)} "
+                  f"({metrics.tp}/{metrics.tp + metrics.fp}) |",
+                  f"| recall at score >= {metrics.score_threshold:g} | {_fmt(metrics.recall)} "
+                  f"({metrics.tp}/{metrics.tp + metrics.fn}) |",
+                  f"| true / false positives, false negatives | {metrics.tp} / {metrics.fp} / {metrics.fn} |", "",
+                  "| class | objects | boxes | AP@0.5 | precision | recall | TP | FP | FN |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for c in metrics.classes:
+            ap = "- (no objects)" if c.ap is None else f"{c.ap:.3f}"
+            lines.append(f"| {c.name} | {c.ground_truths} | {c.predictions} | {ap} | {_fmt(c.precision)} | "
+                         f"{_fmt(c.recall)} | {c.tp} | {c.fp} | {c.fn} |")
+        lines += ["", f"AP: {INTERPOLATION}, at IoU >= {metrics.iou_threshold:g}; predictions matched greedily best "
+                  "score first, each object once. Only boxes the head returns (score >= its threshold) are ranked, "
+                  "so the curve ends at that threshold. mAP is the mean over classes with objects.", ""]
+    if drawn:
+        lines += ["Predicted boxes (magenta, with their scores)" + (" and labelled ones (green)"
+                                                                     if detection.labelled else "")
+                  + " on the part of each image the model sees:", ""]
+        lines += [f"![{name}]({name})" for name in drawn]
+        lines.append("")
+    return lines
+
+
+def _images_to_draw(detection: DetectionBench) -> list[int]:
+    """A few images, up to half of them ones the detector got wrong (a miss or a false
+    positive), in their order."""
+    from .detection_metrics import match_image
+
+    drawable = [i for i, path in enumerate(detection.paths) if path is not None]
+    wrong = []
+    if detection.labelled:
+        for i in drawable:
+            boxes, truth = detection.boxes[i], detection.truths[i]
+            hits = sum(hit for c in range(detection.head.num_classes) for _, hit in match_image(boxes, truth, c))
+            if hits != len(boxes) or hits != len(truth):
+                wrong.append(i)
+    chosen = wrong[:BOX_IMAGES // 2]
+    chosen += [i for i in drawable if i not in chosen][:BOX_IMAGES - len(chosen)]
+    return sorted(chosen)
+
+
+def draw_boxes(detection: DetectionBench, index: int, path: Path) -> None:
+    """Image `index` as the model sees it (the pre-processing's crop of the file, in colour),
+    scaled up, with its predicted and labelled boxes."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from .preprocess import resize_window
+
+    source = detection.paths[index]
+    with Image.open(source) as img:
+        rgb = img.convert("RGB")
+    x0, y0, w, h = resize_window(rgb.width, rgb.height, *detection.input_size, detection.resize)
+    crop = rgb.crop((x0, y0, x0 + w, y0 + h))
+    scale = max(1, -(-DRAWN_MIN_SIDE // max(1, min(crop.width, crop.height))))
+    crop = crop.resize((crop.width * scale, crop.height * scale), Image.NEAREST)
+    draw = ImageDraw.Draw(crop)
+    font = ImageFont.load_default(size=max(10, crop.height // 22))
+
+    def rect(b) -> tuple[float, float, float, float]:
+        return (b.x * crop.width, b.y * crop.height, (b.x + b.w) * crop.width - 1, (b.y + b.h) * crop.height - 1)
+
+    for b in detection.boxes[index]:
+        draw.rectangle(rect(b), outline=PREDICTED_COLOUR, width=max(2, crop.width // 80))
+    # The labels over the predictions, thinner: where both coincide, both still show.
+    for t in detection.truths[index] if detection.labelled else []:
+        draw.rectangle(rect(t), outline=TRUTH_COLOUR, width=max(1, crop.width // 160))
+    for b in detection.boxes[index]:
+        box = rect(b)
+        name = detection.class_names[b.class_id] if b.class_id < len(detection.class_names) else str(b.class_id)
+        label = f"{name} {b.score:.2f}"
+        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+        # Above the box's corner, kept inside the picture.
+        tx = min(max(0.0, box[0]), crop.width - (right - left) - 2)
+        ty = box[1] - (bottom - top) - 4 if box[1] >= (bottom - top) + 4 else box[3] + 2
+        left, top, right, bottom = draw.textbbox((tx, ty), label, font=font)
+        draw.rectangle((left - 1, top - 1, right + 1, bottom + 1), fill=PREDICTED_COLOUR)
+        draw.text((tx, ty), label, fill=(255, 255, 255), font=font)
+    crop.save(path)
+
+
+def _box_images(report: BenchReport, out: Path) -> list[str]:
+    detection = report.detection
+    if detection is None or not detection.boxes:
+        return []
+    written = []
+    for i in _images_to_draw(detection):
+        stem = Path(detection.sources[i]).with_suffix("").as_posix().replace("/", "_")
+        name = f"{BOXES_PREFIX}{i:03d}_{stem}.png"
+        draw_boxes(detection, i, out / name)
+        written.append(name)
+    return written
+
+
+def detection_console_lines(report: BenchReport) -> list[str]:
+    """What `bench` prints for a detector, after the usual table."""
+    detection = report.detection
+    if detection is None:
+        return []
+    n_boxes = sum(len(b) for b in detection.boxes)
+    lines = [f"detection: {n_boxes} boxes on {len(detection.boxes)} images ({detection.head.kind} head, score >= "
+             f"{detection.head.score_threshold:g})"]
+    metrics = detection.metrics()
+    if metrics is None:
+        lines.append("mAP@0.5: not measured: the images have no box labels (YOLO IMAGE.txt or labels/, or --boxes "
+                     "F.json)")
+        return lines
+    lines.append(f"mAP@0.5 {_fmt(metrics.map50, pct=False)}  precision {_fmt(metrics.precision)}  recall "
+                 f"{_fmt(metrics.recall)}  (TP {metrics.tp}, FP {metrics.fp}, FN {metrics.fn})")
+    for c in metrics.classes:
+        lines.append(f"  {c.name}: AP@0.5 {'-' if c.ap is None else f'{c.ap:.3f}'}, {c.ground_truths} objects, "
+                     f"{c.predictions} boxes")
+    return lines
+
+
 def write_report(report: BenchReport, out_dir: Path) -> Path:
     out = report_folder(Path(out_dir))
-    plots = _plots(report, out)
+    plots = _plots(report, out) + _box_images(report, out)
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     (out / "report.md").write_text(markdown(report, plots))
     return out

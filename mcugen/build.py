@@ -33,7 +33,7 @@ from typing import Any
 
 from .children import run_group
 from .errors import FitError, McugenError
-from .firmware import read_metadata
+from .firmware import built_elf_path, read_metadata
 from .platformio_offline import (PLATFORM_NAME, PlatformioHome, offline_capable, pio_command, project_platform,
                                  prepare, session, shared_lock, system_toolchain_present,
                                  user_environment)
@@ -306,8 +306,7 @@ def build_project(project_dir: str | Path, *, pio_home: str | Path | None = None
     started = time.monotonic()
     run_project(project_dir, meta["env"], pio_home=pio_home, verbose=verbose, jobs=jobs)
     seconds = time.monotonic() - started
-    build_dir = project_dir / ".pio" / "build" / meta["env"]
-    elf = build_dir / "firmware.elf"
+    elf = built_elf_path(project_dir, meta["env"])
     if not elf.is_file():
         raise BuildError(f"'pio run' succeeded but left no {elf}", "run 'pio run -v' in the project to see why")
     regions, sections, weights, arena = analyse_elf(elf, meta["regions"], meta.get("weight_symbols"))
@@ -315,7 +314,7 @@ def build_project(project_dir: str | Path, *, pio_home: str | Path | None = None
     for r in regions:
         if r.used > r.size:  # the linker refuses this first; kept as a guard for hand-edited scripts
             raise FitError(f"region {r.name} needs {r.used:,} bytes of {r.size:,}")
-    binary = build_dir / "firmware.bin"
+    binary = elf.with_name("firmware.bin")
     return BuildReport(project_dir, meta["board"], elf, binary if binary.is_file() else None, regions, weights,
                        arena, seconds, project_dir / ".pio" / BUILD_LOG, sections)
 

@@ -136,6 +136,49 @@ def inspect(model: str, board_id: str | None, as_json: bool, no_tflm: bool, repo
 
 
 @main.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.option("-o", "--output", "out_path", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The int8 .tflite to write (written whole or not at all).")
+@click.option("--calibration", "calibration_path", required=True, type=click.Path(path_type=str),
+              help="Representative inputs: a folder of images (searched recursively, read as bench --data reads "
+                   "them) or a float .npy [N, *input_shape] (for ONNX in its own layout, e.g. NCHW).")
+@click.option("--edges", type=click.Choice(["int8", "uint8", "float"]), default="int8", show_default=True,
+              help="Type of the model's inputs and outputs: int8, uint8, or float (float32 kept at the edges "
+                   "through QUANTIZE / DEQUANTIZE).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str),
+              help="A labeled image folder (one subfolder per class, as bench --data takes): report the float "
+                   "and the int8 model's top-1 accuracy on it.")
+@click.option("--pixel-range", type=click.Choice(["0-1", "0-255", "-1-1"]), default=None,
+              help="Images: the range pixels 0..255 map to, as the float model was trained [default: 0-1].")
+@click.option("--mean", help="Images: per-channel mean, R,G,B or one value, in --pixel-range units (as bench).")
+@click.option("--std", help="Images: per-channel std, R,G,B or one value, each above 0 (as bench).")
+@click.option("--channels", "channel_order", type=click.Choice(["rgb", "bgr"]), default="rgb", show_default=True,
+              help="Images: channel order of a 3-channel input.")
+@click.option("--grayscale", is_flag=True, help="Images: each pixel's luma in all three channels (as bench).")
+@click.option("--resize", type=click.Choice(["crop", "stretch"]), default="crop", show_default=True,
+              help="Images: centre crop to the input's aspect ratio then resize, or stretch the whole image.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("-v", "--verbose", is_flag=True, help="Show TensorFlow's and onnx2tf's own output.")
+def quantize(model: str, out_path: str, calibration_path: str, edges: str, data_dir: str | None,
+             pixel_range: str | None, mean: str | None, std: str | None, channel_order: str, grayscale: bool,
+             resize: str, as_json: bool, verbose: bool) -> None:
+    """Quantize a float Keras (.keras, .h5, SavedModel) or ONNX MODEL to an int8 .tflite mcugen compiles."""
+    from .preprocess import PreprocessOptions
+    from .quantize import print_summary, quantize_model
+
+    options = PreprocessOptions.parse(mean=mean, std=std, channel_order=channel_order, grayscale=grayscale,
+                                      resize=resize)
+    result = quantize_model(model, out_path, calibration_path, edges=edges, data_dir=data_dir,
+                            pixel_range=pixel_range, options=options, verbose=verbose)
+    if as_json:
+        _print_json(result.to_json())
+        return
+    out = _console()
+    print_summary(out, result)
+    out.print(f"next: mcugen generate {out_path}", highlight=False)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the boards as a JSON list.")
 def boards(as_json: bool) -> None:
     """The boards mcugen knows, one data file each under boards/."""
@@ -149,6 +192,37 @@ def boards(as_json: bool) -> None:
         _print_json([{**b.to_json(), "apps": board_apps(b)} for b in found])
     else:
         print_boards(_console(), found)
+
+
+def _detect_options(command: Any) -> Any:
+    """--detect and its thresholds (generate and export): the head mcugen_model_boxes() runs."""
+    options = [
+        click.option("--detect", "detect_kind", default="auto", show_default=True,
+                     type=click.Choice(["auto", "none", "ssd", "fomo", "yolo"]),
+                     help="Detection head compiled with the model (mcugen_model_boxes()): auto is ssd for a model "
+                          "ending in TFLite_Detection_PostProcess, else none."),
+        click.option("--score-threshold", type=float, default=None,
+                     help="Detection: the score a box needs (0..1) [default: 0.5]."),
+        click.option("--iou-threshold", type=float, default=None,
+                     help="Detection (yolo): drop a box overlapping a better one of its class by more [default: 0.5]."),
+        click.option("--max-boxes", type=int, default=None, help="Detection: boxes returned at most [default: 10]."),
+        click.option("--anchors", default=None, metavar="W,H,...",
+                     help="Detection (yolo): the anchors' widths and heights in grid cells, one pair per anchor."),
+        click.option("--yolo-layout", type=click.Choice(["grid", "v5", "v8"]), default=None,
+                     help="Detection (yolo): grid [1,S,S,A*(5+C)] (needs --anchors), v5 [1,N,5+C] or v8 [1,4+C,N] "
+                          "(Ultralytics' exports) [default: from the output's shape: rank 4 grid; [1,A,B] v5 "
+                          "when A > B, v8 when B > A]."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _detect_request(kind: str, score_threshold: float | None, iou_threshold: float | None, max_boxes: int | None,
+                    anchors: str | None, yolo_layout: str | None = None):
+    from .detection import DetectRequest, parse_anchors
+
+    return DetectRequest(kind, score_threshold, iou_threshold, max_boxes, parse_anchors(anchors), yolo_layout)
 
 
 @main.command()
@@ -166,17 +240,25 @@ def boards(as_json: bool) -> None:
               help="Write the project even if the model does not fit the board (as inspect judges it).")
 @KERNELS_OPTION
 @MEMORY_OPTION
+@_detect_options
 def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tuple[str, ...], kernels: str,
-             memory: str, no_fit_check: bool) -> None:
+             memory: str, no_fit_check: bool, detect_kind: str, score_threshold: float | None,
+             iou_threshold: float | None, max_boxes: int | None, anchors: str | None,
+             yolo_layout: str | None) -> None:
     """Compile MODEL ahead of time to C and write a project for BOARD running APP."""
     from .generate import HOST_TARGET, generate_host_project
 
+    detect = _detect_request(detect_kind, score_threshold, iou_threshold, max_boxes, anchors, yolo_layout)
     if board_id == HOST_TARGET:
-        result = generate_host_project(model, out_dir, kernels, memory)
+        result = generate_host_project(model, out_dir, kernels, memory, detect)
         module = result.module
         click.echo(f"wrote {out_dir}/: {len(result.files)} files; {len(result.plan.graph.operators)} layers "
                    f"({result.plan.strategy} memory plan), arena "
                    f"{module.arena_bytes:,} B, constants {module.weights_bytes:,} B")
+        if result.detection is not None:
+            from .detection import describe
+
+            click.echo(f"boxes: {describe(result.detection)} (mcugen_model_boxes())")
         click.echo(f"build it with: make -C {out_dir}")
         return
     from .boards import get_board
@@ -184,12 +266,16 @@ def generate(model: str, board_id: str, out_dir: str, app_id: str, settings: tup
 
     board = get_board(board_id)
     fw = generate_firmware_project(model, board, out_dir, app=app_id, settings=settings, kernels=kernels,
-                                   memory=memory, fit_check=not no_fit_check)
+                                   memory=memory, fit_check=not no_fit_check, detect=detect)
     module = fw.model.module
     click.echo(f"wrote {out_dir}/: PlatformIO project for {board.id} ({board.name}), app {fw.app}; "
                f"{len(fw.model.plan.graph.operators)} layers ({module.variant} kernels, {fw.model.plan.strategy} "
                f"memory plan), "
                f"arena {module.arena_bytes:,} B, constants {module.weights_bytes:,} B; firmware {fw.build_id}")
+    if fw.model.detection is not None:
+        from .detection import describe
+
+        click.echo(f"boxes: {describe(fw.model.detection)} (mcugen_model_boxes(); recorded in mcugen.json)")
     click.echo(f"next: mcugen build {out_dir}")
 
 
@@ -212,13 +298,18 @@ def _export_formats() -> list[str]:
 @click.option("--no-fit-check", is_flag=True, help="With --board: export even if the model does not fit.")
 @KERNELS_OPTION
 @MEMORY_OPTION
+@_detect_options
 def export(model: str, fmt: str, out_dir: str, name: str | None, board_id: str | None, core: str | None,
-           no_fit_check: bool, kernels: str, memory: str) -> None:
+           no_fit_check: bool, kernels: str, memory: str, detect_kind: str, score_threshold: float | None,
+           iou_threshold: float | None, max_boxes: int | None, anchors: str | None,
+           yolo_layout: str | None) -> None:
     """Write MODEL as a C library for your own firmware: CMake, Zephyr, ESP-IDF, Arduino, PlatformIO or plain."""
     from .export import export_library
 
     lib = export_library(model, fmt, out_dir, name, board_id=board_id, core=core, kernels=kernels,
-                         memory=memory, fit_check=not no_fit_check)
+                         memory=memory, fit_check=not no_fit_check,
+                         detect=_detect_request(detect_kind, score_threshold, iou_threshold, max_boxes, anchors,
+                                                yolo_layout))
     module = lib.model.module
     click.echo(f"wrote {out_dir}/: {lib.format.title} '{lib.name}', {len(lib.files)} files; "
                f"{len(lib.model.plan.graph.operators)} layers ({module.variant} kernels, "
@@ -301,18 +392,16 @@ def capture(port: str | None, emulate_dir: str | None, out_dir: str, count: int,
 
 def _built_elf(project: str) -> tuple[Any, Any]:
     """The board and ELF of a generated project, building it first if needed."""
-    from pathlib import Path
-
     from .boards import get_board
     from .build import build_project
-    from .firmware import read_metadata
+    from .firmware import built_elf_path, read_metadata
 
     meta = read_metadata(project)
     board = get_board(meta["board"])
     if not board.emulated:
         raise McugenError(f"{board.id} is a real board, not an emulated one",
                           f"flash it with: mcugen flash {project}, then bench with --port")
-    elf = Path(project) / ".pio" / "build" / meta["env"] / "firmware.elf"
+    elf = built_elf_path(project, meta["env"])
     if not elf.is_file():
         click.echo(f"building {project} first ...", err=True)
         elf = build_project(project).elf
@@ -349,7 +438,12 @@ def emulate(project: str) -> None:
 @click.option("--model", "model_path", required=True, type=click.Path(path_type=str),
               help="The .tflite the firmware was generated from (checked against the board's hash).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str),
-              help="Image folder with one subfolder per class (labels.txt gives the output order).")
+              help="Image folder with one subfolder per class (labels.txt gives the output order); for a "
+              "project generated with --detect, a folder of images with YOLO labels (IMAGE.txt, or Ultralytics' "
+              "images/ and labels/) or --boxes: mAP@0.5, precision and recall.")
+@click.option("--boxes", "boxes_json", type=click.Path(dir_okay=False, path_type=str),
+              help="--data on a detector: the ground-truth boxes as a COCO JSON file (images by file_name, bbox "
+              "[x,y,w,h] in pixels; categories in sorted id order, or by name through labels.txt).")
 @click.option("--vectors", multiple=True, type=click.Path(path_type=str),
               help="A .npy file of inputs (repeatable).")
 @click.option("--random", "n_random", type=click.IntRange(min=1), help="Run N random inputs.")
@@ -383,17 +477,18 @@ def emulate(project: str) -> None:
               help="Write report.json, report.md and PNG plots here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--trace", is_flag=True, help="Log every frame on the serial link to stderr.")
-def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_random: int | None, port: str | None,
-          emulate_dir: str | None, baud: int, timeout: float, pixel_range: str, mean: str | None, std: str | None,
+def bench(model_path: str, data_dir: str | None, boxes_json: str | None, vectors: tuple[str, ...],
+          n_random: int | None, port: str | None, emulate_dir: str | None, baud: int, timeout: float,
+          pixel_range: str, mean: str | None, std: str | None,
           channel_order: str, grayscale: bool, resize: str, project_dir: str | None, report_dir: str | None,
           as_json: bool, trace: bool) -> None:
     """Benchmark MODEL on a board over its serial port: latency, agreement with TFLite Micro, accuracy."""
     from contextlib import ExitStack
     from pathlib import Path
 
-    from .bench import run_bench
+    from .bench import project_detection_head, run_bench
     from .bench_inputs import generated_inputs, image_inputs, vector_inputs
-    from .bench_report import write_report
+    from .bench_report import detection_console_lines, write_report
     from .loader import load_model
     from .preprocess import PreprocessOptions
     from .render import print_bench, progress_bar
@@ -401,6 +496,8 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
 
     if sum(x is not None and x != () for x in (data_dir, vectors, n_random)) != 1:
         raise McugenError("give exactly one of --data DIR, --vectors FILE.npy or --random N")
+    if boxes_json is not None and data_dir is None:
+        raise McugenError("--boxes labels the images of --data DIR", "give --data DIR with it, or leave --boxes out")
     if (port is None) == (emulate_dir is None):
         raise McugenError("give exactly one of --port URL or --emulate PROJECT")
     options = PreprocessOptions.parse(mean=mean, std=std, channel_order=channel_order, grayscale=grayscale,
@@ -427,7 +524,10 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
                               "give --project the folder generated from this model, or leave --project out")
     tensors = graph.input_tensors()
     if data_dir is not None:
-        inputs = image_inputs(Path(data_dir), tensors, graph.output_tensors(), pixel_range, options)
+        # A project generated with --detect benches its images as a detector (mAP), else a classifier.
+        head = project_detection_head(project)
+        inputs = image_inputs(Path(data_dir), tensors, graph.output_tensors(), pixel_range, options, head,
+                              Path(boxes_json) if boxes_json else None)
     elif vectors:
         inputs = vector_inputs([Path(v) for v in vectors], tensors)
     else:
@@ -450,6 +550,8 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
         _print_json(report.to_json())
     else:
         print_bench(_console(), report, report_dir)
+        for line in detection_console_lines(report):
+            click.echo(line)
     partial = f"; partial report in {report_dir}" if report_dir else ""
     if report.interrupted:
         fail(f"interrupted after {report.inputs} of {len(inputs.sets)} inputs{partial}", 130)
@@ -481,7 +583,8 @@ def bench(model_path: str, data_dir: str | None, vectors: tuple[str, ...], n_ran
 def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vectors: tuple[str, ...],
          project_dir: str | None, model_path: str | None, baud: int, timeout: float, as_json: bool,
          trace: bool) -> None:
-    """Send images or vectors as camera frames to a camera app; print class, score and LEDs per frame."""
+    """Send images or vectors as camera frames to a camera app; print class, score and LEDs per frame
+    (detect-led: its boxes too)."""
     from contextlib import ExitStack
     from pathlib import Path
 
@@ -500,9 +603,14 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
         raise McugenError("give exactly one of --port URL or --emulate PROJECT")
     project_dir = project_dir or emulate_dir
     meta = read_metadata(project_dir) if project_dir else None
-    if meta is not None and meta.get("app") != "person-led":
+    if meta is not None and meta.get("app") not in ("person-led", "detect-led"):
         raise McugenError(f"{project_dir} runs app '{meta.get('app')}', which takes no camera frames",
-                          "generate with --app person-led")
+                          "generate with --app person-led (a classifier) or --app detect-led (a detector)")
+    head = None
+    if meta is not None and meta.get("app") == "detect-led":
+        from .detection import DetectionHead
+
+        head = DetectionHead.from_json(meta.get("detection") or {})
     if meta is not None and not (meta.get("camera") or {}).get("host_fed"):
         raise McugenError(f"{project_dir} takes its frames from the board's camera sensor, not from the host",
                           f"to feed it images, generate with --set camera=host (mcugen generate ... -o {project_dir})")
@@ -541,12 +649,17 @@ def feed(port: str | None, emulate_dir: str | None, images_dir: str | None, vect
         labels = (meta or {}).get("app_options", {}).get("labels")
         led_names = [led.name for led in board.leds] if board else []
         results = run_feed(client, items, labels=labels, led_names=led_names, reference=reference,
-                           timeout=timeout)
+                           timeout=timeout, head=head, n_outputs=max(1, len(info.outputs)),
+                           output_bytes=info.outputs[0].nbytes if info.outputs else None)
     if as_json:
         _print_json([r.to_json() for r in results])
     else:
         print_feed(_console(), results, notes, params.note)
-    bad = [r for r in results if not r.preprocess_bit_exact or r.reference_bit_exact is False or not r.result.ok]
+        if head is not None:
+            from .feed import print_boxes
+
+            print_boxes(_console(), results, labels)
+    bad = [r for r in results if not r.ok]
     if bad:
         fail(f"{len(bad)} of {len(results)} frames failed a check (first: {bad[0].source})", EXIT_VERDICT)
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .codegen.emit import EdgeInfo, edge_info, template_environment
+from .detection import DetectRequest
 from .errors import FitError, McugenError
 from .generate import GeneratedModel, compile_model
 from .project import write_project
@@ -171,7 +172,6 @@ def library_files(model: GeneratedModel, fmt: ExportFormat, name: str, model_fil
         layers=len(plan.graph.operators), inputs=inputs, outputs=outputs,
         sources=sources, source_files=[Path(s).name for s in sources],
         source_dir=fmt.source_dir, include_dir=fmt.include_dir,
-        headers=sorted(path for path in files if path.endswith(".h")),
         public_header=f"{name}_model.h", config_header=f"{name}_model_config.h",
         needs_libm=any("#include <math.h>" in text for text in files.values()),
     )
@@ -201,7 +201,8 @@ def export_target(board_id: str | None, core: str | None) -> tuple[Target, "Boar
 
 def export_library(model_path: str | Path, fmt: str, out_dir: str | Path, name: str | None = None, *,
                    board_id: str | None = None, core: str | None = None, kernels: str = AUTO,
-                   memory: str = AUTO, fit_check: bool = True) -> ExportedLibrary:
+                   memory: str = AUTO, fit_check: bool = True,
+                   detect: DetectRequest | None = None) -> ExportedLibrary:
     """Compile the model and write it as a library in the format's layout (atomically:
     all of it or nothing). With a board, the model must fit it, as for `generate`."""
     formats = export_formats()
@@ -211,7 +212,7 @@ def export_library(model_path: str | Path, fmt: str, out_dir: str | Path, name: 
     name = check_name(name if name is not None else default_name(model_path))
     target, board = export_target(board_id, core)
     budget = arena_budget(board) if board else None
-    model = compile_model(model_path, target, kernels, memory, budget, config_header=CONFIG_HEADER)
+    model = compile_model(model_path, target, kernels, memory, budget, config_header=CONFIG_HEADER, detect=detect)
     if board is not None and fit_check:
         verdict = check_fit(model.module.weights_bytes, model.module.arena_bytes, board)
         if not verdict.fits:

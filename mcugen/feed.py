@@ -12,21 +12,36 @@ every frame the host also works out what the device should have computed:
 
     items = image_items(Path("images"), camera, params)
     results = feed(client, items, labels=..., led_names=...)
+
+A detector's app (detect-led) also sends each frame's boxes: with head=... (the
+project's detection head) feed parses them and checks them against
+mcugen.detection.decode of the device's own raw output (the C decoder against its
+Python mirror) and, with the model, of tflite-micro's output.
 """
 
 from __future__ import annotations
 
+import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from .bench_inputs import IMAGE_SUFFIXES
-from .camera_link import RESULT_STATUS, ClassResult, send_frame, wait_for_result
+from .camera_link import _RESULT_FIXED, RESULT_STATUS, ClassResult, send_frame, wait_for_result
 from .errors import InternalError, McugenError
 from .preprocess import PixelFormat, PreprocessParams, frame_from_image, frame_to_tensor
-from .protocol import crc32
+from .protocol import BadReplyError, Command, NoReplyError, crc32
+
+if TYPE_CHECKING:
+    from .detection import Box, DetectionHead
+
+# detect-led's RESULT after person-led's fields: the boxes' count (u64), how many (u8),
+# then per box class (u16), score, x, y, w, h (f32). docs/protocol.md.
+_BOXES_HEADER = struct.Struct("<QB")
+_BOX = struct.Struct("<Hfffff")
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,15 @@ class FeedResult:
     preprocess_bit_exact: bool
     reference_bit_exact: bool | None  # None: no model given to compare with
     notes: list[str] = field(default_factory=list)
+    boxes: list[Box] | None = None  # detect-led: the boxes the device sent
+    boxes_count: int = 0  # what mcugen_model_boxes() cost on the device
+    boxes_exact: bool | None = None  # the device's boxes == decode() of its raw output (None: not checkable)
+    reference_boxes_exact: bool | None = None  # == decode() of tflite-micro's output (None: no model)
+
+    @property
+    def ok(self) -> bool:
+        return (self.result.ok and self.preprocess_bit_exact and self.reference_bit_exact is not False
+                and self.boxes_exact is not False and self.reference_boxes_exact is not False)
 
     def to_json(self) -> dict[str, Any]:
         r = self.result
@@ -72,6 +96,11 @@ class FeedResult:
             "preprocess_bit_exact": self.preprocess_bit_exact,
             "reference_bit_exact": self.reference_bit_exact,
             "frame_number": r.frame_number,
+            **({} if self.boxes is None else {
+                "boxes": [{"class_id": b.class_id, "score": float(b.score), "x": float(b.x), "y": float(b.y),
+                           "w": float(b.w), "h": float(b.h)} for b in self.boxes],
+                "boxes_count": self.boxes_count, "boxes_exact": self.boxes_exact,
+                "reference_boxes_exact": self.reference_boxes_exact}),
         }
 
 
@@ -147,15 +176,65 @@ def vector_items(arrays: list[tuple[str, np.ndarray]], params: PreprocessParams)
     return items, notes
 
 
+def decode_detection_result(payload: bytes) -> tuple[ClassResult, int, list[Box]]:
+    """A detect-led RESULT: person-led's fields (camera_link.ClassResult), then the boxes."""
+    from .detection import Box
+
+    if len(payload) < _RESULT_FIXED.size:
+        raise BadReplyError(f"RESULT is {len(payload)} bytes, shorter than its {_RESULT_FIXED.size} fixed bytes",
+                            "are the firmware and mcugen the same version?")
+    end = _RESULT_FIXED.size + _RESULT_FIXED.unpack_from(payload)[-1]
+    if len(payload) < end + _BOXES_HEADER.size:
+        raise BadReplyError(f"RESULT is {len(payload)} bytes: no boxes after the output",
+                            "is the board running detect-led? are the firmware and mcugen the same version?")
+    count, n = _BOXES_HEADER.unpack_from(payload, end)
+    at = end + _BOXES_HEADER.size
+    if len(payload) != at + n * _BOX.size:
+        raise BadReplyError(f"RESULT says {n} boxes but carries {len(payload) - at} bytes for them",
+                            "are the firmware and mcugen the same version?")
+    boxes = [Box(*_BOX.unpack_from(payload, at + k * _BOX.size)) for k in range(n)]
+    return ClassResult.decode(payload[:end]), count, boxes
+
+
+def wait_for_detection(client: Any, frame_id: int, timeout: float) -> tuple[ClassResult, int, list[Box]]:
+    """camera_link.wait_for_result for a detect-led RESULT: as sent, or asked for again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = client.wait_result(max(0.0, deadline - time.monotonic()))
+        if frame is None:
+            break
+        parsed = decode_detection_result(frame.payload)
+        if parsed[0].frame_id == frame_id:
+            return parsed
+    parsed = decode_detection_result(client.request(Command.GET_RESULT).payload)
+    if parsed[0].frame_id != frame_id:
+        raise NoReplyError(f"no result for frame {frame_id} within {timeout:g} s (the last was for frame "
+                           f"{parsed[0].frame_id})", "is the model slower than the timeout? raise --timeout")
+    return parsed
+
+
+def _same_boxes(a: list[Box], b: list[Box]) -> bool:
+    """Bit for bit: the device's float32 fields against decode()'s (float32 values too)."""
+    pack = struct.Struct("<Hfffff").pack
+    return len(a) == len(b) and all(pack(x.class_id, x.score, x.x, x.y, x.w, x.h) ==
+                                    pack(y.class_id, y.score, y.x, y.y, y.w, y.h) for x, y in zip(a, b))
+
+
 def feed(client: Any, items: list[FeedItem], *, labels: list[str] | None, led_names: list[str],
          reference: Any | None = None, n_outputs: int = 1, timeout: float = 60.0,
-         progress: Callable[[], None] | None = None) -> list[FeedResult]:
-    """Sends every item's frame and collects its result, checked as the module says."""
+         progress: Callable[[], None] | None = None, head: DetectionHead | None = None,
+         output_bytes: int | None = None) -> list[FeedResult]:
+    """Sends every item's frame and collects its result, checked as the module says.
+    head: the project's detection head (detect-led); output_bytes: output 0's size, so a
+    RESULT carrying only part of it is not decoded."""
     out = []
     for i, item in enumerate(items):
         frame_id = i % 0xFFFF + 1
         send_frame(client, frame_id, int(item.format), item.width, item.height, item.data)
-        result = wait_for_result(client, frame_id, timeout)
+        if head is not None:
+            result, boxes_count, boxes = wait_for_detection(client, frame_id, timeout)
+        else:
+            result, boxes_count, boxes = wait_for_result(client, frame_id, timeout), 0, None
         pre_ok = result.ok and result.input_crc32 == crc32(item.expected_input.tobytes())
         ref_ok = None
         notes = []
@@ -169,10 +248,51 @@ def feed(client: Any, items: list[FeedItem], *, labels: list[str] | None, led_na
             label = labels[result.class_index] if labels and result.class_index < len(labels) \
                 else f"class {result.class_index}"
         leds = [name for bit, name in enumerate(led_names) if result.led_bits >> bit & 1]
-        out.append(FeedResult(item.source, result, label, leds, pre_ok, ref_ok, notes))
+        entry = FeedResult(item.source, result, label, leds, pre_ok, ref_ok, notes, boxes, boxes_count)
+        if head is not None and result.ok:
+            _check_boxes(entry, head, reference, item, n_outputs, output_bytes)
+        out.append(entry)
         if progress:
             progress()
     return out
+
+
+def _check_boxes(entry: FeedResult, head: DetectionHead, reference: Any | None, item: FeedItem, n_outputs: int,
+                 output_bytes: int | None) -> None:
+    """The device's boxes against decode() of its own raw output (when the RESULT carries
+    all the head reads: one output, whole) and of tflite-micro's outputs (with the model)."""
+    from .detection import decode
+
+    device_boxes = entry.boxes or []
+    if head.output_indices == (0,) and n_outputs == 1 and output_bytes is not None \
+            and len(entry.result.output) == output_bytes:
+        entry.boxes_exact = _same_boxes(device_boxes, decode(head, [entry.result.output]))
+    else:
+        entry.notes.append("boxes not checked against the raw output: the RESULT carries output 0 only, and not "
+                           "all of it or not all the head reads")
+    if reference is not None:
+        entry.reference_boxes_exact = _same_boxes(device_boxes, decode(head, reference.run([item.expected_input],
+                                                                                             n_outputs)))
+    if entry.boxes_exact is False or entry.reference_boxes_exact is False:
+        entry.notes.append("the device's boxes differ from mcugen.detection.decode's")
+
+
+def print_boxes(out: Any, results: list[FeedResult], labels: list[str] | None) -> None:
+    """detect-led's frames: one line per frame with its boxes and the checks."""
+    from rich.markup import escape
+
+    for r in results:
+        boxes = r.boxes or []
+        names = [labels[b.class_id] if labels and b.class_id < len(labels) else f"class {b.class_id}" for b in boxes]
+        shown = "; ".join(f"{n} {b.score:.3f} at x {b.x:.3f} y {b.y:.3f} w {b.w:.3f} h {b.h:.3f}"
+                          for n, b in zip(names, boxes)) or "no boxes"
+        checks = ", ".join(f"{what} {'bit-exact' if ok else 'DIFFER'}" for what, ok in
+                           (("boxes vs decode(raw output)", r.boxes_exact),
+                            ("boxes vs decode(tflite-micro)", r.reference_boxes_exact)) if ok is not None)
+        out.print(escape(f"{r.source}: {len(boxes)} box{'es' if len(boxes) != 1 else ''}: {shown}"
+                         + (f" [{checks}]" if checks else "")))
+        for note in r.notes:
+            out.print(escape(f"  note: {note}"))
 
 
 def input_tensor_from_hello(info: Any) -> Any:

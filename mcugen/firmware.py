@@ -38,6 +38,7 @@ from . import __version__
 from .apps import DEFAULT_APP, App, AppError, get_app, parse_settings
 from .boards import BYTES_PER_PIXEL, PIXEL_FORMATS, Board, Camera, get_board
 from .codegen.emit import c_comment
+from .detection import DetectRequest
 from .emulator import IcountSettings, icount_settings
 from .errors import BoardError, FitError, McugenError
 from .generate import GeneratedModel, compile_model
@@ -83,7 +84,7 @@ class GeneratedFirmware:
     @property
     def elf_path(self) -> Path:
         """Where `pio run` puts the image."""
-        return self.project_dir / ".pio" / "build" / self.env_name / "firmware.elf"
+        return built_elf_path(self.project_dir, self.env_name)
 
 
 @dataclass(frozen=True)
@@ -390,13 +391,16 @@ def _metadata(board: Board, bid: str, env_name: str, model_name: str, model: Gen
         "regions": regions,
         "icount_shift": icount.shift if icount else None,
         "platform": board.platformio["platform"],
+        # How the model's outputs become boxes (mcugen.detection.DetectionHead.from_json), or None.
+        "detection": model.detection.to_json() if model.detection is not None else None,
     }, indent=2, sort_keys=True) + "\n"
 
 
 def generate_firmware_project(model_path: str | Path, board: Board | str, out_dir: str | Path, *,
                               agent_dir: str | Path | None = None, app: str = DEFAULT_APP,
                               settings: list[str] | tuple[str, ...] = (), kernels: str = AUTO,
-                              memory: str = AUTO, fit_check: bool = True) -> GeneratedFirmware:
+                              memory: str = AUTO, fit_check: bool = True,
+                              detect: DetectRequest | None = None) -> GeneratedFirmware:
     """Compile the model and write the firmware project for the board and app (atomically).
     fit_check: refuse (FitError) a model that `inspect` says does not fit the board, on
     the same figures, before anything is written."""
@@ -407,7 +411,7 @@ def generate_firmware_project(model_path: str | Path, board: Board | str, out_di
     model_path = Path(model_path)
     from .fit import arena_budget, check_fit
 
-    model = compile_model(model_path, board.target, kernels, memory, arena_budget(board))
+    model = compile_model(model_path, board.target, kernels, memory, arena_budget(board), detect=detect)
     verdict = check_fit(model.module.weights_bytes, model.module.arena_bytes, board)
     if fit_check and not verdict.fits:
         raise FitError(f"{model_path.name} does not fit {board.id}: {verdict.shortfall()}",
@@ -419,6 +423,11 @@ def generate_firmware_project(model_path: str | Path, board: Board | str, out_di
     out = write_project(Path(out_dir), files,
                         f"mcugen {__version__} firmware project for {model_path.name} on {board.id} ({app})")
     return GeneratedFirmware(out, board, model, bid, env_name, files, icount, app_spec.id)
+
+
+def built_elf_path(project_dir: str | Path, env: str) -> Path:
+    """Where `pio run` puts the project's image (PlatformIO's layout: .pio/build/<env>/)."""
+    return Path(project_dir) / ".pio" / "build" / env / "firmware.elf"
 
 
 def read_metadata(project_dir: str | Path) -> dict[str, Any]:

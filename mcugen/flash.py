@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 from .boards import Board, get_board
 from .errors import McugenError
-from .firmware import read_metadata
+from .firmware import built_elf_path, read_metadata
 from .protocol import AgentError, Hello, ModelMismatchError
 
 EMULATOR_STATE = "mcugen-emulator.json"  # in .pio/: the QEMU a flash left running
@@ -132,7 +132,7 @@ def flash_project(project_dir: str | Path, port: str | None = None, *, upload: b
     if upload:
         from .build import build_project, upload_project
 
-        if not (project / ".pio" / "build" / meta["env"] / "firmware.elf").is_file():
+        if not built_elf_path(project, meta["env"]).is_file():
             build_project(project)  # one clear line for a build error, before the upload's log
         # By the board's protocol; an emulated board's boots the image (mcugen.emulator_upload).
         upload_project(project, port=None if board.emulated else port)

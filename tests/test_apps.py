@@ -21,6 +21,7 @@ import pytest
 from mcugen.apps import AppError, get_app, list_apps, parse_settings
 from mcugen.boards import get_board, list_boards
 from mcugen.build import build_project
+from mcugen.detection import DetectRequest
 from mcugen.firmware import generate_firmware_project
 from mcugen.flash import FlashError, find_port
 
@@ -329,6 +330,7 @@ def _claims(level: str) -> list[tuple[str, str]]:
 def test_every_claim_in_the_board_files_has_its_test():
     """`mcugen boards` says what is verified; each claim is one of these tests' cases."""
     emulated = {(board, app) for board in EMULATED for app in ("bench", "person-led", "capture", "mlperf-tiny")}
+    emulated.add(("qemu-cm7", "detect-led"))  # tests/test_detect_app.py
     assert set(_claims("emulated")) <= emulated  # end_to_end (bench), feed, capture, test_app_mlperf
     assert not _claims("hardware")  # nothing has run on a real board
     host = {(b, a) for b in ("esp32-cam", "esp32-s3-eye") for a in ("bench", "person-led", "capture")}
@@ -339,7 +341,11 @@ def test_every_claim_in_the_board_files_has_its_test():
 @pytest.mark.parametrize("board_id, app", _claims("compiled"))
 def test_every_compiled_claim_builds_and_fits(tmp_path, board_id, app):
     project = tmp_path / "fw"
-    generate_firmware_project(PERSON, board_id, project, app=app)
+    if app == "detect-led":  # a detector's app: the FOMO face detector with its head
+        generate_firmware_project(SHARED_MODELS / "fomo_face_detection.tflite", board_id, project, app=app,
+                                  detect=DetectRequest("fomo"))
+    else:
+        generate_firmware_project(PERSON, board_id, project, app=app)
     report = build_project(project)
     assert report.elf.is_file() and report.arena.region == get_board(board_id).arena_region
 
