@@ -222,7 +222,13 @@ def check_int8(path: Path) -> tuple[Graph, Any]:
                                     f"{', '.join(report.unsupported)}; nothing written",
                                     "change those layers, or run the .tflite with TensorFlow Lite Micro instead")
     if report.refusal:
-        raise QuantizedModelRefused(f"the int8 model cannot be compiled: {report.refusal}; nothing written")
+        hint = None
+        if "SOFTMAX" in report.refusal and "QuantizeMultiplierGreaterThanOne" in report.refusal:
+            # The converter gave the softmax's input a scale so small that TFLite Micro's own
+            # Prepare fails: its logits barely vary on the calibration inputs.
+            hint = ("the float model's logits hardly vary on these calibration inputs, as an untrained model's do: "
+                    "train it, or calibrate with inputs that tell its classes apart")
+        raise QuantizedModelRefused(f"the int8 model cannot be compiled: {report.refusal}; nothing written", hint)
     return graph, report
 
 

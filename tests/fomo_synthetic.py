@@ -7,7 +7,8 @@ into one box (the blob's bounding rectangle), so a detector that lights exactly 
 an object covers gives boxes that match the labels at IoU 0.5, and mAP@0.5 measures how
 well it learnt.
 
-    build_fomo_model(path)            # 48x48x1 int8 in -> [1,6,6,2] int8 softmax (channel 0 background)
+    build_fomo_model(path)            # 48x48x1 int8 in -> [1,6,6,2] int8 softmax (channel 0 background),
+                                      # trained in Keras and quantized with mcugen quantize
     write_image_folder(folder)        # folder/images/*.png, folder/labels/*.txt (YOLO), folder/labels.txt
 
 Everything is seeded: the same call writes the same images; training is made
@@ -65,8 +66,9 @@ def heat_map(objects: list[tuple[int, int, int, int]]) -> np.ndarray:
 
 
 def build_fomo_model(path: Path, *, seed: int = 0, samples: int = 1500, epochs: int = 6) -> Path:
-    """Trains the detector (a few seconds on two cores) and writes it as a full-integer
-    int8 .tflite: int8 input (pixels 0..1) and int8 output."""
+    """Trains the detector (a few seconds on two cores), saves it as Keras (path.keras) and
+    quantizes it with `mcugen quantize` to a full-integer int8 .tflite at path: int8 input
+    (pixels 0..1) and int8 output."""
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -92,19 +94,16 @@ def build_fomo_model(path: Path, *, seed: int = 0, samples: int = 1500, epochs: 
     model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss="categorical_crossentropy")
     model.fit(x, y, sample_weight=weights, epochs=epochs, batch_size=32, verbose=0, shuffle=True)
 
-    def representative():
-        for i in range(0, 200):
-            yield [x[i:i + 1]]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = representative
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    # The user's path: the trained Keras model saved, then `mcugen quantize` (full-integer,
+    # int8 edges) with the first 200 training images as calibration.
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(converter.convert())
+    keras_file, calibration = path.with_suffix(".keras"), path.with_suffix(".calibration.npy")
+    model.save(keras_file)
+    np.save(calibration, x[:200])
+    from mcugen.quantize import quantize_model
+
+    quantize_model(keras_file, path, calibration)
     return path
 
 

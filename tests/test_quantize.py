@@ -269,3 +269,20 @@ def test_quantized_onnx_model_runs_bit_exact_on_qemu(onnx_int8, tmp_path):
     out, _ = onnx_int8
     report = _chain_on_qemu(out, tmp_path / "fw", "--random", "3")
     assert report["inputs"] == 3 and report["bit_exact"] == 3
+
+
+def test_a_model_whose_logits_hardly_vary_is_refused_with_the_reason(models, tmp_path):
+    """The trained CNN with its classifier's weights and biases shrunk 10^8-fold: the
+    converter gives the softmax's input a scale TFLite Micro's own Prepare rejects. The
+    refusal names the layer and says why, as an untrained model meets it; nothing is written."""
+    import keras
+
+    model = keras.models.load_model(models["keras"])
+    dense = next(layer for layer in model.layers if isinstance(layer, keras.layers.Dense))
+    dense.set_weights([w * 1e-8 for w in dense.get_weights()])
+    flat = tmp_path / "flat_logits.keras"
+    model.save(flat)
+    out = tmp_path / "out.tflite"
+    proc = run_cli("quantize", flat, "-o", out, "--calibration", models["npy"])
+    assert_clean_refusal(proc, "SOFTMAX", "QuantizeMultiplierGreaterThanOne", "untrained", code=1)
+    assert not out.exists() and not list(tmp_path.glob("out.tflite*"))
