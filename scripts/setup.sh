@@ -32,7 +32,7 @@ log=.venv/mcugen-setup.log
 # can make it stale: skip pip when it is unchanged since the last install that worked.
 stamp=.venv/mcugen-setup.stamp
 # Extras to install beside mcugen: the tests also need the quantize and onnx extras
-# (TensorFlow, onnx2tf: about 1.7 GB), which the main job does not (scripts/test.sh sets them).
+# (TensorFlow, onnx2tf and what they need: about 2.1 GB), which the main job does not (scripts/test.sh sets them).
 extras=${MCUGEN_EXTRAS:-test}
 want="$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -V 2>&1) [$extras]"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && .venv/bin/mcugen --version >/dev/null 2>&1; then
